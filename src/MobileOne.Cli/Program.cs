@@ -1,0 +1,2 @@
+using TorchSharp;
+Console.WriteLine("stub");

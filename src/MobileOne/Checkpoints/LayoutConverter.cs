@@ -1,0 +1,117 @@
+using System.Text.RegularExpressions;
+
+namespace MobileOne.Checkpoints;
+
+/// <summary>
+/// Renames state-dict keys between the Apple, timm and mmpretrain layouts. The three store the same
+/// tensors with the same shapes; Apple's names are the canonical ones inside this library.
+/// </summary>
+public static partial class LayoutConverter
+{
+    private sealed record Rule(Regex Pattern, string Replacement);
+
+    private static Rule R(string pattern, string replacement) => new(new Regex(pattern, RegexOptions.CultureInvariant), replacement);
+
+    // Rules apply in order to each key, every match replaced; stage renumbering is handled separately.
+    private static readonly Rule[] AppleToTimm =
+    [
+        R(@"\.rbr_conv\.", ".conv_kxk."), R(@"\.rbr_scale\.", ".conv_scale."), R(@"\.rbr_skip\.", ".identity."),
+        R(@"\.se\.reduce\.", ".attn.fc1."), R(@"\.se\.expand\.", ".attn.fc2."), R(@"^linear\.", "head.fc."), R(@"^stage0\.", "stem."),
+    ];
+
+    private static readonly Rule[] TimmToApple =
+    [
+        R(@"\.conv_kxk\.", ".rbr_conv."), R(@"\.conv_scale\.", ".rbr_scale."), R(@"\.identity\.", ".rbr_skip."),
+        R(@"\.attn\.fc1\.", ".se.reduce."), R(@"\.attn\.fc2\.", ".se.expand."), R(@"^head\.fc\.", "linear."), R(@"^stem\.", "stage0."),
+    ];
+
+    private static readonly Rule[] AppleToMM =
+    [
+        R(@"\.rbr_conv\.(\d+)\.bn\.", ".branch_conv_list.$1.norm."), R(@"\.rbr_conv\.", ".branch_conv_list."),
+        R(@"\.rbr_scale\.bn\.", ".branch_scale.norm."), R(@"\.rbr_scale\.", ".branch_scale."), R(@"\.rbr_skip\.", ".branch_norm."),
+        R(@"\.reparam_conv\.", ".branch_reparam."), R(@"\.se\.reduce\.", ".se.conv1.conv."), R(@"\.se\.expand\.", ".se.conv2.conv."),
+        R(@"^linear\.", "head.fc."), R(@"^(stage\d)\.", "backbone.$1."),
+    ];
+
+    private static readonly Rule[] MMToApple =
+    [
+        R(@"\.branch_conv_list\.(\d+)\.norm\.", ".rbr_conv.$1.bn."), R(@"\.branch_conv_list\.", ".rbr_conv."),
+        R(@"\.branch_scale\.norm\.", ".rbr_scale.bn."), R(@"\.branch_scale\.", ".rbr_scale."), R(@"\.branch_norm\.", ".rbr_skip."),
+        R(@"\.branch_reparam\.", ".reparam_conv."), R(@"\.se\.conv1\.conv\.", ".se.reduce."), R(@"\.se\.conv2\.conv\.", ".se.expand."),
+        R(@"^head\.fc\.", "linear."), R(@"^backbone\.", ""),
+    ];
+
+    [GeneratedRegex(@"^stage([1-9])\.")]
+    private static partial Regex AppleStage();
+
+    [GeneratedRegex(@"^stages\.(\d+)\.")]
+    private static partial Regex TimmStage();
+
+    /// <summary>The layout of a state dict, from its key names.</summary>
+    public static CheckpointLayout Detect(IEnumerable<string> keys, string source)
+    {
+        var list = keys.ToList();
+        if (list.Any(k => k.StartsWith("backbone.", StringComparison.Ordinal))) return CheckpointLayout.MMPretrain;
+        if (list.Any(k => k.StartsWith("stem.", StringComparison.Ordinal) || k.StartsWith("stages.", StringComparison.Ordinal))) return CheckpointLayout.Timm;
+        if (list.Any(k => k.StartsWith("stage0.", StringComparison.Ordinal))) return CheckpointLayout.Apple;
+        throw new CheckpointException(
+            $"{source}: not a MobileOne checkpoint in a known layout (Apple 'stage0.*', timm 'stem.*'/'stages.*', mmpretrain 'backbone.*'); " +
+            $"first keys: {string.Join(", ", list.Take(5))}");
+    }
+
+    /// <summary>Apple's name for a key of the given layout.</summary>
+    public static string ToApple(string key, CheckpointLayout layout) => layout switch
+    {
+        CheckpointLayout.Apple => key,
+        CheckpointLayout.Timm => Apply(TimmStage().Replace(key, m => $"stage{int.Parse(m.Groups[1].Value) + 1}."), TimmToApple),
+        _ => Apply(key, MMToApple),
+    };
+
+    /// <summary>The name in <paramref name="layout"/> of an Apple key.</summary>
+    public static string FromApple(string key, CheckpointLayout layout) => layout switch
+    {
+        CheckpointLayout.Apple => key,
+        CheckpointLayout.Timm => Apply(AppleStage().Replace(key, m => $"stages.{int.Parse(m.Groups[1].Value) - 1}."), AppleToTimm),
+        _ => Apply(key, AppleToMM),
+    };
+
+    private static string Apply(string key, Rule[] rules)
+    {
+        foreach (var rule in rules) key = rule.Pattern.Replace(key, rule.Replacement);
+        return key;
+    }
+
+    /// <summary>A state dict renamed to Apple's layout (a DataParallel <c>module.</c> prefix is dropped).</summary>
+    public static StateDict ToApple(StateDict state, CheckpointLayout layout)
+    {
+        var result = new StateDict();
+        foreach (var (key, value) in state)
+        {
+            var k = key.StartsWith("module.", StringComparison.Ordinal) ? key["module.".Length..] : key;
+            result[ToApple(k, layout)] = value;
+        }
+        return result;
+    }
+
+    private static string TimmBlockPrefix(string key)
+    {
+        var parts = key.Split('.');
+        return parts[0] == "stages" && parts.Length > 3 ? $"stages.{parts[1]}.{parts[2]}." : parts[0] + ".";
+    }
+
+    /// <summary>
+    /// A state dict in Apple's layout renamed to <paramref name="layout"/>, in that implementation's key
+    /// order (timm registers its attention module after the branches of an unfused block).
+    /// </summary>
+    public static StateDict FromApple(StateDict state, CheckpointLayout layout)
+    {
+        var entries = state.Select(kv => new KeyValuePair<string, CheckpointTensor>(FromApple(kv.Key, layout), kv.Value)).ToList();
+        // timm registers the attention module after the branches of an unfused block.
+        if (layout == CheckpointLayout.Timm && entries.Any(e => e.Key.Contains(".conv_kxk.")))
+            entries = entries
+                .GroupBy(e => TimmBlockPrefix(e.Key))
+                .SelectMany(block => block.OrderBy(e => e.Key.Contains(".attn.") ? 1 : 0))
+                .ToList();
+        return new StateDict(entries);
+    }
+}

@@ -1,0 +1,124 @@
+using MobileOne.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Checkpoints;
+
+/// <summary>A model read from a checkpoint, with what was detected about the file.</summary>
+/// <param name="Model">The network, in eval mode, fused or not as the checkpoint was.</param>
+/// <param name="Layout">The key layout the file used.</param>
+/// <param name="Format">The file format.</param>
+/// <param name="Fused">True when the checkpoint held inference-form (reparameterised) weights.</param>
+/// <param name="Variant">The named variant (s0..s4) the architecture matches, if any.</param>
+public sealed record LoadedCheckpoint(MobileOneModel Model, CheckpointLayout Layout, CheckpointFormat Format, bool Fused, string? Variant);
+
+/// <summary>
+/// Loads MobileOne checkpoints of any supported layout and format into a <see cref="MobileOneModel"/>,
+/// and saves models in any of them, so that Apple's and timm's PyTorch code load what is written here.
+/// </summary>
+public static class MobileOneCheckpoint
+{
+    /// <summary>
+    /// Reads a checkpoint. The layout (Apple, timm, mmpretrain), the format and whether it is fused are
+    /// detected. Without <paramref name="config"/> the architecture is read off the tensor shapes; with it,
+    /// a checkpoint of another architecture is refused with a message naming both.
+    /// </summary>
+    public static LoadedCheckpoint Load(string path, MobileOneConfig? config = null)
+    {
+        var format = CheckpointFile.Detect(path);
+        var raw = CheckpointFile.Read(path);
+        var layout = LayoutConverter.Detect(raw.Keys.Select(k => k.StartsWith("module.", StringComparison.Ordinal) ? k[7..] : k), path);
+        var apple = LayoutConverter.ToApple(raw, layout);
+        ConfigInference.Result? inferred = null;
+        CheckpointException? inferenceError = null;
+        try { inferred = ConfigInference.Infer(apple, path); }
+        catch (CheckpointException e) { inferenceError = e; }
+
+        bool fused;
+        if (config is null)
+        {
+            if (inferred is null) throw inferenceError!;
+            config = inferred.Config;
+            fused = inferred.Fused;
+        }
+        else
+        {
+            fused = inferred?.Fused ?? apple.Keys.Any(k => k.Contains(".reparam_conv."));
+            if (inferred is not null) CheckMatches(config, inferred, path);
+        }
+        var model = new MobileOneModel(config, inferenceMode: fused);
+        LoadInto(model, apple, path);
+        model.eval();
+        return new LoadedCheckpoint(model, layout, format, fused, MobileOneVariants.NameOf(config, ignoreBranches: fused));
+    }
+
+    private static void CheckMatches(MobileOneConfig requested, ConfigInference.Result found, string path)
+    {
+        var requestedName = MobileOneVariants.NameOf(requested);
+        if (!requested.SameBackbone(found.Config, ignoreBranches: true))
+        {
+            if (requestedName is not null && found.Variant is not null)
+                throw new CheckpointException($"{path}: this looks like {found.Variant.ToUpperInvariant()}, you asked for {requestedName.ToUpperInvariant()}");
+            throw new CheckpointException($"{path}: the checkpoint's architecture ({found.Config}) differs from the one requested ({requested})");
+        }
+        if (!found.Fused && requested.NumConvBranches != found.Config.NumConvBranches)
+            throw new CheckpointException($"{path}: the checkpoint has k={found.Config.NumConvBranches} conv branches per block, the configuration asks for k={requested.NumConvBranches}");
+        if (requested.NumClasses != found.Config.NumClasses)
+            throw new CheckpointException($"{path}: the checkpoint's classifier has {found.Config.NumClasses} classes, the configuration asks for {requested.NumClasses} " +
+                                          $"(key 'linear.weight': expected [{requested.NumClasses}, {requested.StageChannels(3)}], found [{found.Config.NumClasses}, {found.Config.StageChannels(3)}])");
+    }
+
+    /// <summary>
+    /// Copies a state dict (Apple layout) into a model, by name. Every missing key, unexpected key and
+    /// shape mismatch is reported together. A missing <c>num_batches_tracked</c> is accepted, as PyTorch does.
+    /// </summary>
+    public static void LoadInto(nn.Module model, StateDict apple, string source)
+    {
+        var target = model.state_dict();
+        var missing = target.Keys.Where(k => !apple.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+        var unexpected = apple.Keys.Where(k => !target.ContainsKey(k)).ToList();
+        var mismatched = target.Where(kv => apple.TryGetValue(kv.Key, out var t) && !t.Shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"'{kv.Key}': expected {CheckpointTensor.FormatShape(kv.Value.shape)}, found {CheckpointTensor.FormatShape(apple[kv.Key].Shape)}")
+            .ToList();
+        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"missing keys ({missing.Count}): {Summarize(missing)}");
+            if (unexpected.Count > 0) parts.Add($"unexpected keys ({unexpected.Count}): {Summarize(unexpected)}");
+            if (mismatched.Count > 0) parts.Add($"shape mismatch ({mismatched.Count}): {Summarize(mismatched)}");
+            throw new CheckpointException($"{source}: the checkpoint does not fit the model: {string.Join("; ", parts)}");
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, tensor) in target)
+        {
+            if (!apple.TryGetValue(name, out var value)) continue;
+            using var source_ = value.ToTorch();
+            using var converted = source_.to(tensor.dtype);
+            tensor.copy_(converted);
+        }
+    }
+
+    private static string Summarize(List<string> items) =>
+        string.Join(", ", items.Take(12)) + (items.Count > 12 ? $", ... ({items.Count - 12} more)" : "");
+
+    /// <summary>
+    /// The model's tensors in Apple's layout and in PyTorch's state-dict order (each module's own
+    /// parameters, then its buffers, then its children), which TorchSharp's <c>state_dict()</c> does not keep.
+    /// </summary>
+    public static StateDict ToStateDict(nn.Module model)
+    {
+        var result = new StateDict();
+        void Visit(nn.Module m, string prefix)
+        {
+            foreach (var (name, p) in m.named_parameters(recurse: false)) result.Add(prefix + name, CheckpointTensor.FromTorch(p));
+            foreach (var (name, b) in m.named_buffers(recurse: false)) result.Add(prefix + name, CheckpointTensor.FromTorch(b));
+            foreach (var (name, child) in m.named_children()) Visit(child, prefix + name + ".");
+        }
+        Visit(model, "");
+        return result;
+    }
+
+    /// <summary>Writes the model's weights in the given layout and format, atomically.</summary>
+    public static void Save(nn.Module model, string path, CheckpointLayout layout = CheckpointLayout.Apple, CheckpointFormat? format = null) =>
+        CheckpointFile.Write(path, LayoutConverter.FromApple(ToStateDict(model), layout), format ?? CheckpointFile.FormatFromExtension(path));
+}

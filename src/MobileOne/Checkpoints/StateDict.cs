@@ -1,0 +1,17 @@
+namespace MobileOne.Checkpoints;
+
+/// <summary>An ordered map from parameter names to tensors, as PyTorch's <c>state_dict()</c>.</summary>
+public sealed class StateDict : OrderedDictionary<string, CheckpointTensor>
+{
+    /// <summary>Creates an empty state dict.</summary>
+    public StateDict() : base(StringComparer.Ordinal) { }
+
+    /// <summary>Creates a state dict from entries in order.</summary>
+    public StateDict(IEnumerable<KeyValuePair<string, CheckpointTensor>> entries) : this()
+    {
+        foreach (var (k, v) in entries) Add(k, v);
+    }
+
+    /// <summary>Number of elements over all floating-point tensors (parameters and statistics).</summary>
+    public long FloatElements => Values.Where(t => t.DType is not (TensorDType.Int64 or TensorDType.Int32)).Sum(t => t.NumElements);
+}

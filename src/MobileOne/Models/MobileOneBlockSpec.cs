@@ -1,0 +1,25 @@
+namespace MobileOne.Models;
+
+/// <summary>The shape of one <see cref="MobileOneBlock"/>.</summary>
+/// <param name="InChannels">Input channels.</param>
+/// <param name="OutChannels">Output channels.</param>
+/// <param name="KernelSize">Kernel size of the conv branches (3 for depthwise blocks, 1 for pointwise).</param>
+/// <param name="Stride">Stride of every branch.</param>
+/// <param name="Groups">Convolution groups (channels for depthwise blocks, 1 otherwise).</param>
+/// <param name="NumConvBranches">Number k of kxk conv+BN branches.</param>
+/// <param name="UseSe">Whether Squeeze-Excite follows the branches.</param>
+public sealed record MobileOneBlockSpec(
+    int InChannels, int OutChannels, int KernelSize, int Stride, int Groups, int NumConvBranches, bool UseSe)
+{
+    /// <summary>Padding that keeps the spatial size at stride 1.</summary>
+    public int Padding => KernelSize / 2;
+
+    /// <summary>The BatchNorm skip branch exists when input and output shapes agree.</summary>
+    public bool HasSkip => InChannels == OutChannels && Stride == 1;
+
+    /// <summary>The 1x1 scale branch exists when the kernel is larger than 1.</summary>
+    public bool HasScale => KernelSize > 1;
+
+    /// <summary>Spatial output size for an input of size <paramref name="size"/>.</summary>
+    public int OutputSize(int size) => (size + 2 * Padding - KernelSize) / Stride + 1;
+}

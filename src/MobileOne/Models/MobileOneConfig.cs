@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MobileOne.Models;
+
+/// <summary>
+/// The architecture of a MobileOne network (paper, Table 7): blocks per stage, width multipliers,
+/// Squeeze-Excite, the number k of over-parameterised conv branches, and the class count. The
+/// property names mirror the arguments of Apple's <c>MobileOne</c> constructor.
+/// </summary>
+public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
+{
+    /// <summary>Channel counts of the four stages before the width multipliers are applied.</summary>
+    public static readonly IReadOnlyList<int> BaseChannels = [64, 128, 256, 512];
+
+    /// <summary>Ratio of the Squeeze-Excite bottleneck to its input channels (Apple's <c>rd_ratio</c>).</summary>
+    public const double SqueezeExciteRatio = 0.0625;
+
+    /// <summary>Creates and validates a configuration.</summary>
+    public MobileOneConfig(
+        IReadOnlyList<int> numBlocksPerStage,
+        IReadOnlyList<double> widthMultipliers,
+        bool useSe = false,
+        int numConvBranches = 1,
+        int numClasses = 1000)
+    {
+        NumBlocksPerStage = numBlocksPerStage.ToArray();
+        WidthMultipliers = widthMultipliers.ToArray();
+        UseSe = useSe;
+        NumConvBranches = numConvBranches;
+        NumClasses = numClasses;
+        Validate();
+    }
+
+    /// <summary>Number of depthwise/pointwise block pairs in each of the four stages.</summary>
+    public IReadOnlyList<int> NumBlocksPerStage { get; }
+
+    /// <summary>Width multipliers a1..a4 of the four stages.</summary>
+    public IReadOnlyList<double> WidthMultipliers { get; }
+
+    /// <summary>Whether the last half of stage 3 and all of stage 4 carry Squeeze-Excite (S4).</summary>
+    public bool UseSe { get; }
+
+    /// <summary>Number k of kxk conv+BN branches in every block but the stem.</summary>
+    public int NumConvBranches { get; }
+
+    /// <summary>Number of output classes of the linear head.</summary>
+    public int NumClasses { get; }
+
+    /// <summary>Output channels of the stem: min(64, int(64 * a1)).</summary>
+    public int StemChannels => Math.Min(64, StageChannels(0));
+
+    /// <summary>Output channels of stage <paramref name="stage"/> (0-based): int(base * a).</summary>
+    public int StageChannels(int stage) => (int)(BaseChannels[stage] * WidthMultipliers[stage]);
+
+    /// <summary>
+    /// Number of block pairs at the end of a stage that use Squeeze-Excite: half of stage 3 and all of
+    /// stage 4 when <see cref="UseSe"/> is set, as in Apple's reference.
+    /// </summary>
+    public int SeBlocksInStage(int stage) => !UseSe ? 0 : stage switch
+    {
+        2 => NumBlocksPerStage[2] / 2,
+        3 => NumBlocksPerStage[3],
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The blocks of the network, stage by stage (index 0 is the stem, then stages 1-4): each stage a
+    /// list of depthwise 3x3 / pointwise 1x1 block pairs, the first depthwise block of a stage with
+    /// stride 2, Squeeze-Excite on the last <see cref="SeBlocksInStage"/> pairs.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<MobileOneBlockSpec>> Stages()
+    {
+        var stages = new List<IReadOnlyList<MobileOneBlockSpec>>
+        {
+            // The stem has a single conv branch whatever k is.
+            new[] { new MobileOneBlockSpec(3, StemChannels, 3, 2, 1, 1, false) },
+        };
+        int inPlanes = StemChannels;
+        for (int s = 0; s < 4; s++)
+        {
+            int planes = StageChannels(s), n = NumBlocksPerStage[s], withSe = SeBlocksInStage(s);
+            var blocks = new List<MobileOneBlockSpec>();
+            for (int i = 0; i < n; i++)
+            {
+                bool se = i >= n - withSe;
+                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? 2 : 1, inPlanes, NumConvBranches, se));
+                blocks.Add(new MobileOneBlockSpec(inPlanes, planes, 1, 1, 1, NumConvBranches, se));
+                inPlanes = planes;
+            }
+            stages.Add(blocks);
+        }
+        return stages;
+    }
+
+    /// <summary>A copy with another class count.</summary>
+    public MobileOneConfig WithNumClasses(int numClasses) =>
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses);
+
+    /// <summary>A copy with another number of conv branches.</summary>
+    public MobileOneConfig WithNumConvBranches(int k) =>
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses);
+
+    private void Validate()
+    {
+        if (NumBlocksPerStage.Count != 4)
+            throw new MobileOneException($"num_blocks_per_stage must have 4 entries, found {NumBlocksPerStage.Count}");
+        if (WidthMultipliers.Count != 4)
+            throw new MobileOneException($"width_multipliers must have 4 entries, found {WidthMultipliers.Count}");
+        for (int i = 0; i < 4; i++)
+        {
+            if (NumBlocksPerStage[i] < 1)
+                throw new MobileOneException($"num_blocks_per_stage[{i}] must be at least 1, found {NumBlocksPerStage[i]}");
+            if (!(WidthMultipliers[i] > 0) || double.IsInfinity(WidthMultipliers[i]) || StageChannels(i) < 1 || StageChannels(i) > 65536)
+                throw new MobileOneException(
+                    $"width_multipliers[{i}] = {WidthMultipliers[i].ToString(CultureInfo.InvariantCulture)} gives {StageChannels(i)} channels; " +
+                    $"it must give between 1 and 65536 channels (base {BaseChannels[i]})");
+            if (SeBlocksInStage(i) > 0 && (int)(StageChannels(i) * SqueezeExciteRatio) < 1)
+                throw new MobileOneException(
+                    $"use_se needs at least 16 channels in stage {i + 1} (found {StageChannels(i)}): the Squeeze-Excite bottleneck would be empty");
+        }
+        if (NumConvBranches < 1 || NumConvBranches > 64)
+            throw new MobileOneException($"num_conv_branches must be between 1 and 64, found {NumConvBranches}");
+        if (NumClasses < 1)
+            throw new MobileOneException($"num_classes must be at least 1, found {NumClasses}");
+    }
+
+    /// <summary>
+    /// Reads a configuration from JSON: either the explicit fields (<c>num_blocks_per_stage</c>,
+    /// <c>width_multipliers</c>, <c>use_se</c>, <c>num_conv_branches</c>, <c>num_classes</c>) or a
+    /// <c>variant</c> name with an optional <c>num_classes</c>, as in the fixtures' <c>config</c> objects.
+    /// </summary>
+    public static MobileOneConfig FromJson(string json, string source = "config")
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new MobileOneException($"{source}: not valid JSON ({e.Message})"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new MobileOneException($"{source}: expected a JSON object, found {root.ValueKind}");
+            // A whole fixture file wraps the configuration in "config".
+            if (root.TryGetProperty("config", out var inner) && inner.ValueKind == JsonValueKind.Object)
+                root = inner;
+            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode"];
+            foreach (var p in root.EnumerateObject())
+                if (!known.Contains(p.Name))
+                    throw new MobileOneException($"{source}: unknown key '{p.Name}'; expected some of: {string.Join(", ", known)}");
+
+            int? classes = root.TryGetProperty("num_classes", out var nc) ? ReadInt(nc, source, "num_classes") : null;
+            if (root.TryGetProperty("variant", out var v))
+            {
+                if (v.ValueKind != JsonValueKind.String)
+                    throw new MobileOneException($"{source}: 'variant' must be a string such as \"s0\"");
+                foreach (var other in new[] { "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches" })
+                    if (root.TryGetProperty(other, out _))
+                        throw new MobileOneException($"{source}: give either 'variant' or '{other}', not both");
+                var named = MobileOneVariants.Get(v.GetString()!);
+                return classes is int c ? named.WithNumClasses(c) : named;
+            }
+            if (!root.TryGetProperty("num_blocks_per_stage", out var blocks))
+                blocks = JsonDocument.Parse("[2, 8, 10, 1]").RootElement;
+            if (!root.TryGetProperty("width_multipliers", out var widths))
+                throw new MobileOneException($"{source}: missing key 'width_multipliers' (or give a 'variant')");
+            bool useSe = false;
+            if (root.TryGetProperty("use_se", out var se))
+            {
+                if (se.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    throw new MobileOneException($"{source}: 'use_se' must be true or false, found {se.ValueKind}");
+                useSe = se.GetBoolean();
+            }
+            int k = root.TryGetProperty("num_conv_branches", out var kb) ? ReadInt(kb, source, "num_conv_branches") : 1;
+            return new MobileOneConfig(
+                ReadArray(blocks, source, "num_blocks_per_stage", e => ReadInt(e, source, "num_blocks_per_stage")),
+                ReadArray(widths, source, "width_multipliers", e => e.ValueKind == JsonValueKind.Number
+                    ? e.GetDouble()
+                    : throw new MobileOneException($"{source}: 'width_multipliers' must hold numbers, found {e.ValueKind}")),
+                useSe, k, classes ?? 1000);
+        }
+    }
+
+    /// <summary>Reads a configuration from a JSON file (see <see cref="FromJson"/>).</summary>
+    public static MobileOneConfig FromJsonFile(string path)
+    {
+        if (!File.Exists(path)) throw new MobileOneException($"config file not found: {path}");
+        return FromJson(File.ReadAllText(path), path);
+    }
+
+    private static int ReadInt(JsonElement e, string source, string key) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var i)
+            ? i
+            : throw new MobileOneException($"{source}: '{key}' must be an integer, found {e.GetRawText()}");
+
+    private static T[] ReadArray<T>(JsonElement e, string source, string key, Func<JsonElement, T> read) =>
+        e.ValueKind == JsonValueKind.Array
+            ? e.EnumerateArray().Select(read).ToArray()
+            : throw new MobileOneException($"{source}: '{key}' must be an array, found {e.ValueKind}");
+
+    /// <summary>The configuration as the JSON object that <see cref="FromJson"/> reads.</summary>
+    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["num_blocks_per_stage"] = NumBlocksPerStage,
+        ["width_multipliers"] = WidthMultipliers,
+        ["use_se"] = UseSe,
+        ["num_conv_branches"] = NumConvBranches,
+        ["num_classes"] = NumClasses,
+    });
+
+    /// <inheritdoc/>
+    public bool Equals(MobileOneConfig? other) =>
+        other is not null
+        && NumBlocksPerStage.SequenceEqual(other.NumBlocksPerStage)
+        && WidthMultipliers.SequenceEqual(other.WidthMultipliers)
+        && UseSe == other.UseSe
+        && NumConvBranches == other.NumConvBranches
+        && NumClasses == other.NumClasses;
+
+    /// <summary>Equal up to the class count and the number of conv branches (which a fused model does not show).</summary>
+    public bool SameBackbone(MobileOneConfig other, bool ignoreBranches) =>
+        NumBlocksPerStage.SequenceEqual(other.NumBlocksPerStage)
+        && Enumerable.Range(0, 4).All(i => StageChannels(i) == other.StageChannels(i))
+        && UseSe == other.UseSe
+        && (ignoreBranches || NumConvBranches == other.NumConvBranches);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as MobileOneConfig);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(NumBlocksPerStage.Sum(), WidthMultipliers.Sum(), UseSe, NumConvBranches, NumClasses);
+
+    /// <inheritdoc/>
+    public override string ToString()
+    {
+        var name = MobileOneVariants.NameOf(this);
+        var widths = string.Join(", ", WidthMultipliers.Select(w => w.ToString(CultureInfo.InvariantCulture)));
+        return $"{(name is null ? "" : name.ToUpperInvariant() + ": ")}blocks [{string.Join(", ", NumBlocksPerStage)}], " +
+               $"widths [{widths}], k={NumConvBranches}, SE={(UseSe ? "yes" : "no")}, classes={NumClasses}";
+    }
+}

@@ -1,0 +1,94 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileOne.Models;
+
+/// <summary>
+/// The MobileOne network (paper, Table 7): a stride-2 stem block, four stages of depthwise/pointwise
+/// <see cref="MobileOneBlock"/> pairs, global average pooling and a linear classifier. Output stride 32;
+/// any input size and batch size. State-dict names follow Apple's reference
+/// (<c>stage0</c>..<c>stage4</c>, <c>linear</c>), so its checkpoints load unchanged.
+/// </summary>
+public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
+{
+    // Field names are Apple's state-dict names (TorchSharp registers fields by name).
+#pragma warning disable IDE1006
+    private readonly MobileOneBlock stage0;
+    private readonly Sequential stage1, stage2, stage3, stage4;
+    private readonly Linear linear;
+#pragma warning restore IDE1006
+    private readonly nn.Module<Tensor, Tensor>[] stages;
+
+    /// <summary>
+    /// Creates the network. With <paramref name="inferenceMode"/> every block is built directly in its
+    /// fused form (one convolution with bias), as Apple's <c>inference_mode=True</c> does.
+    /// </summary>
+    public MobileOneModel(MobileOneConfig config, bool inferenceMode = false) : base(nameof(MobileOneModel))
+    {
+        Config = config;
+        IsFused = inferenceMode;
+        var specs = config.Stages();
+        Sequential Stage(int s) => nn.Sequential(specs[s].Select(spec => (nn.Module<Tensor, Tensor>)new MobileOneBlock(spec, inferenceMode)).ToArray());
+        stage0 = new MobileOneBlock(specs[0][0], inferenceMode);
+        stage1 = Stage(1);
+        stage2 = Stage(2);
+        stage3 = Stage(3);
+        stage4 = Stage(4);
+        linear = nn.Linear(config.StageChannels(3), config.NumClasses);
+        stages = [stage0, stage1, stage2, stage3, stage4];
+        RegisterComponents();
+    }
+
+    /// <summary>The architecture.</summary>
+    public MobileOneConfig Config { get; }
+
+    /// <summary>True when every block is in fused (inference) form.</summary>
+    public bool IsFused { get; }
+
+    /// <summary>The stride-2 stem block (<c>stage0</c>).</summary>
+    public MobileOneBlock Stem => stage0;
+
+    /// <summary>The classifier.</summary>
+    public Linear Linear => linear;
+
+    /// <summary>Every block in order, the stem first.</summary>
+    public IEnumerable<(string Name, MobileOneBlock Block)> Blocks()
+    {
+        yield return ("stage0", Stem);
+        for (int s = 1; s < stages.Length; s++)
+        {
+            int i = 0;
+            foreach (var child in stages[s].children())
+                yield return ($"stage{s}.{i++}", (MobileOneBlock)child);
+        }
+    }
+
+    /// <summary>
+    /// The feature maps after the stem and after each stage (strides 2, 4, 8, 16, 32): what a
+    /// detection or segmentation head consumes.
+    /// </summary>
+    public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
+    {
+        var features = new List<Tensor>(stages.Length);
+        var h = x;
+        foreach (var stage in stages)
+        {
+            h = stage.forward(h);
+            features.Add(h);
+        }
+        return features;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        if (x.dim() != 4 || x.shape[1] != 3)
+            throw new MobileOneException($"expected an input of shape [N, 3, H, W], found [{string.Join(", ", x.shape)}]");
+        using var scope = NewDisposeScope();
+        var h = x;
+        foreach (var stage in stages) h = stage.forward(h);
+        h = h.mean([2, 3]);
+        return Linear.forward(h).MoveToOuterDisposeScope();
+    }
+}
