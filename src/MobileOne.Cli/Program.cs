@@ -1,2 +1,3 @@
-using TorchSharp;
-Console.WriteLine("stub");
+using MobileOne.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);

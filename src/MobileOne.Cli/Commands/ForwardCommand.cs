@@ -1,0 +1,48 @@
+using System.CommandLine;
+using MobileOne.Checkpoints;
+using MobileOne.Data;
+using MobileOne.Reparameterization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Cli.Commands;
+
+/// <summary><c>mobileone forward</c>: run a checkpoint on a .npy batch and write the logits.</summary>
+internal static class ForwardCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("forward", "Load a checkpoint (any layout, fused or not), run it in eval mode on a float32 NCHW .npy batch and write the logits as .npy.");
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint: .pth/.pth.tar (torch.save) or .safetensors; Apple, timm or mmpretrain layout.", Required = true };
+        var model = new ModelOptions(command);
+        var input = new Option<FileInfo>("--input") { Description = "Input batch, float32 .npy of shape [N, 3, H, W].", Required = true };
+        var output = new Option<FileInfo>("--output") { Description = "Where to write the logits (.npy, shape [N, classes]).", Required = true };
+        var fuse = new Option<bool>("--fuse") { Description = "Reparameterise a train-time checkpoint before running it." };
+        command.Add(checkpoint);
+        command.Add(input);
+        command.Add(output);
+        command.Add(fuse);
+        command.SetAction(parsed =>
+        {
+            var config = model.Resolve(parsed);
+            using var scope = NewDisposeScope();
+            using var x = NpyFile.Read(parsed.GetValue(input)!.FullName);
+            if (x.dim() != 4 || x.shape[1] != 3)
+                throw new MobileOneException($"{parsed.GetValue(input)!.FullName}: expected shape [N, 3, H, W], found [{string.Join(", ", x.shape)}]");
+            var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
+            var net = parsed.GetValue(fuse) && !loaded.Fused ? Reparameterizer.Fuse(loaded.Model, console.Warn) : loaded.Model;
+            Tensor logits;
+            using (no_grad()) logits = net.forward(x);
+            var outPath = parsed.GetValue(output)!.FullName;
+            NpyFile.Write(outPath, logits);
+            console.Out.WriteLine(
+                $"{Describe(loaded)} -> logits [{string.Join(", ", logits.shape)}] written to {outPath}");
+            return 0;
+        });
+        return command;
+    }
+
+    internal static string Describe(LoadedCheckpoint c) =>
+        $"{(c.Variant is null ? "MobileOne (custom)" : "MobileOne-" + c.Variant.ToUpperInvariant())}, " +
+        $"{c.Layout.ToString().ToLowerInvariant()} layout, {(c.Fused ? "fused" : "train-time")}, {c.Format.ToString().ToLowerInvariant()}";
+}
