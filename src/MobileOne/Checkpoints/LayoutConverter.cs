@@ -81,22 +81,32 @@ public static partial class LayoutConverter
         return key;
     }
 
-    /// <summary>A state dict renamed to Apple's layout (a DataParallel <c>module.</c> prefix is dropped).</summary>
+    /// <summary>
+    /// A state dict renamed to Apple's layout, in Apple's key order (a DataParallel <c>module.</c> prefix
+    /// is dropped).
+    /// </summary>
     public static StateDict ToApple(StateDict state, CheckpointLayout layout)
     {
-        var result = new StateDict();
-        foreach (var (key, value) in state)
+        var entries = state.Select(kv =>
         {
-            var k = key.StartsWith("module.", StringComparison.Ordinal) ? key["module.".Length..] : key;
-            result[ToApple(k, layout)] = value;
-        }
-        return result;
+            var k = kv.Key.StartsWith("module.", StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key;
+            return new KeyValuePair<string, CheckpointTensor>(ToApple(k, layout), kv.Value);
+        });
+        // Apple registers a block's SE module before its branches.
+        return new StateDict(layout == CheckpointLayout.Timm ? MoveWithinBlocks(entries, ".se.", first: true) : entries);
     }
 
-    private static string TimmBlockPrefix(string key)
+    /// <summary>Moves the keys containing <paramref name="marker"/> to the start or end of their block, keeping all else in order.</summary>
+    private static IEnumerable<KeyValuePair<string, CheckpointTensor>> MoveWithinBlocks(
+        IEnumerable<KeyValuePair<string, CheckpointTensor>> entries, string marker, bool first) =>
+        entries.GroupBy(e => BlockPrefix(e.Key)).SelectMany(block => block.OrderBy(e => e.Key.Contains(marker) == first ? 0 : 1));
+
+    private static string BlockPrefix(string key)
     {
         var parts = key.Split('.');
-        return parts[0] == "stages" && parts.Length > 3 ? $"stages.{parts[1]}.{parts[2]}." : parts[0] + ".";
+        return parts[0] is "stages" or "backbone" && parts.Length > 3 ? $"{parts[0]}.{parts[1]}.{parts[2]}."
+            : parts[0].StartsWith("stage", StringComparison.Ordinal) && parts.Length > 2 && char.IsDigit(parts[1][0]) ? $"{parts[0]}.{parts[1]}."
+            : parts[0] + ".";
     }
 
     /// <summary>
@@ -105,13 +115,10 @@ public static partial class LayoutConverter
     /// </summary>
     public static StateDict FromApple(StateDict state, CheckpointLayout layout)
     {
-        var entries = state.Select(kv => new KeyValuePair<string, CheckpointTensor>(FromApple(kv.Key, layout), kv.Value)).ToList();
-        // timm registers the attention module after the branches of an unfused block.
-        if (layout == CheckpointLayout.Timm && entries.Any(e => e.Key.Contains(".conv_kxk.")))
-            entries = entries
-                .GroupBy(e => TimmBlockPrefix(e.Key))
-                .SelectMany(block => block.OrderBy(e => e.Key.Contains(".attn.") ? 1 : 0))
-                .ToList();
+        var entries = state.Select(kv => new KeyValuePair<string, CheckpointTensor>(FromApple(kv.Key, layout), kv.Value));
+        // timm registers the attention module after the branches of a train-time block.
+        if (layout == CheckpointLayout.Timm && state.Keys.Any(k => k.Contains(".rbr_conv.")))
+            entries = MoveWithinBlocks(entries, ".attn.", first: false);
         return new StateDict(entries);
     }
 }
