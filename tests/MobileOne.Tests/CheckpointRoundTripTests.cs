@@ -1,0 +1,109 @@
+using MobileOne.Checkpoints;
+using MobileOne.Models;
+using MobileOne.Reparameterization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Tests;
+
+/// <summary>Writing in each layout and format, then reading back, gives the same network.</summary>
+public sealed class CheckpointRoundTripTests : IDisposable
+{
+    private readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    private static readonly MobileOneConfig Tiny = new([1, 2, 2, 1], [0.25, 0.25, 0.5, 0.5], true, 3, 10);
+
+    public static TheoryData<CheckpointLayout, CheckpointFormat, bool> Cases()
+    {
+        var data = new TheoryData<CheckpointLayout, CheckpointFormat, bool>();
+        foreach (var layout in Enum.GetValues<CheckpointLayout>())
+            foreach (var format in Enum.GetValues<CheckpointFormat>())
+                foreach (var fused in new[] { false, true })
+                    data.Add(layout, format, fused);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void WriteThenReadGivesIdenticalLogits(CheckpointLayout layout, CheckpointFormat format, bool fused)
+    {
+        using var scope = NewDisposeScope();
+        var unfused = ModelFactory.Calibrated(Tiny, seed: 11);
+        var model = fused ? Reparameterizer.Fuse(unfused) : unfused;
+        var path = dir.File($"model.{layout}.{(format == CheckpointFormat.Pth ? "pth.tar" : "safetensors")}");
+        MobileOneCheckpoint.Save(model, path, layout, format);
+
+        var loaded = MobileOneCheckpoint.Load(path);
+        Assert.Equal(layout, loaded.Layout);
+        Assert.Equal(format, loaded.Format);
+        Assert.Equal(fused, loaded.Fused);
+        Assert.Equal(Tiny.WithNumConvBranches(fused ? 1 : 3), loaded.Model.Config);
+        var x = randn(2, 3, 48, 40, generator: new Generator(2));
+        using var noGrad = no_grad();
+        Assert.Equal(0.0, TensorAssert.MaxAbsDiff(model.forward(x), loaded.Model.forward(x)));
+        // Every tensor, statistics included, survives bit for bit.
+        var written = MobileOneCheckpoint.ToStateDict(model);
+        var read = MobileOneCheckpoint.ToStateDict(loaded.Model);
+        Assert.Equal(written.Keys, read.Keys);
+        Assert.All(written, kv => Assert.Equal(kv.Value.Data, read[kv.Key].Data));
+    }
+
+    [Fact]
+    public void FusedCheckpointOfANamedVariantIsRecognised()
+    {
+        using var scope = NewDisposeScope();
+        var path = dir.File("s1.safetensors");
+        MobileOneCheckpoint.Save(new MobileOneModel(MobileOneVariants.S1(), inferenceMode: true), path, CheckpointLayout.Timm);
+        var loaded = MobileOneCheckpoint.Load(path);
+        Assert.Equal("s1", loaded.Variant);
+        Assert.Equal(MobileOneVariants.S1(), loaded.Model.Config);
+    }
+
+    [SkippableTheory]
+    [InlineData(CheckpointLayout.Apple, CheckpointFormat.Pth, false)]
+    [InlineData(CheckpointLayout.Apple, CheckpointFormat.Pth, true)]
+    [InlineData(CheckpointLayout.Timm, CheckpointFormat.Pth, false)]
+    [InlineData(CheckpointLayout.Timm, CheckpointFormat.Safetensors, true)]
+    [InlineData(CheckpointLayout.MMPretrain, CheckpointFormat.Pth, true)]
+    public void PyTorchReadsWhatIsWritten(CheckpointLayout layout, CheckpointFormat format, bool fused)
+    {
+        PythonReference.Require();
+        using var scope = NewDisposeScope();
+        var unfused = ModelFactory.Calibrated(Tiny, seed: 3);
+        var model = fused ? Reparameterizer.Fuse(unfused) : unfused;
+        var path = dir.File($"py.{layout}.{(format == CheckpointFormat.Pth ? "pth" : "safetensors")}");
+        MobileOneCheckpoint.Save(model, path, layout, format);
+        var expected = LayoutConverter.FromApple(MobileOneCheckpoint.ToStateDict(model), layout);
+        var seen = PythonReference.Inspect(path);
+        Assert.Equal(expected.Keys, seen.Select(s => s.Key));
+        foreach (var (key, shape, dtype, sum) in seen)
+        {
+            var t = expected[key];
+            Assert.Equal(t.Shape, shape);
+            Assert.Equal(format == CheckpointFormat.Pth ? t.DType.DisplayName() : t.DType.ToSafetensors(), dtype);
+            using var tt = t.ToTorch();
+            double mine = tt.to(float64).sum().item<double>();
+            Assert.True(Math.Abs(mine - sum) <= 1e-9 * Math.Max(1, Math.Abs(mine)), $"{key}: sum {sum} read by python, {mine} written");
+        }
+    }
+
+    [SkippableFact]
+    public void ReferenceCheckpointsReadIdenticallyToPyTorch()
+    {
+        Fixtures.Require();
+        PythonReference.Require();
+        var path = Fixtures.MobileOne("tiny_se_unfused.pth.tar");
+        var ours = CheckpointFile.Read(path);
+        var theirs = PythonReference.Inspect(path);
+        Assert.Equal(theirs.Select(t => t.Key), ours.Keys);
+        foreach (var (key, shape, dtype, sum) in theirs)
+        {
+            Assert.Equal(shape, ours[key].Shape);
+            Assert.Equal(dtype, ours[key].DType.DisplayName());
+            using var t = ours[key].ToTorch();
+            Assert.Equal(sum, t.to(float64).sum().item<double>(), 9);
+        }
+    }
+}
