@@ -3,6 +3,7 @@ namespace MobileOne.IO;
 /// <summary>
 /// Writes files so that a crash or a full disk never leaves a half-written file under the final name:
 /// the content goes to a temporary file beside the target, is flushed to disk, then renamed over it.
+/// Missing parent folders are created.
 /// </summary>
 public static class AtomicFile
 {
@@ -11,8 +12,7 @@ public static class AtomicFile
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir))
-            throw new MobileOneException($"cannot write {path}: folder {dir} does not exist");
+        Directory.CreateDirectory(dir);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
