@@ -7,17 +7,13 @@ using static TorchSharp.torch;
 namespace MobileOne.Tests;
 
 /// <summary>Every way a checkpoint can be wrong gets a specific, actionable error.</summary>
-public sealed class BadCheckpointTests : IDisposable
+public sealed class BadCheckpointTests : FileTest
 {
-    private readonly TempDir dir = new();
-
-    public void Dispose() => dir.Dispose();
-
     private static readonly MobileOneConfig Tiny = new([1, 1, 1, 1], [0.25, 0.25, 0.5, 0.5], false, 2, 4);
 
     private string Valid(string name, bool fused = false, CheckpointLayout layout = CheckpointLayout.Apple)
     {
-        var path = dir.File(name);
+        var path = Dir.File(name);
         using var model = new MobileOneModel(Tiny);
         MobileOneCheckpoint.Save(fused ? Reparameterizer.Fuse(model) : model, path, layout);
         return path;
@@ -28,12 +24,12 @@ public sealed class BadCheckpointTests : IDisposable
 
     [Fact]
     public void MissingFile() =>
-        Assert.Contains("not found", Fails(dir.File("nope.pth")).Message);
+        Assert.Contains("not found", Fails(Dir.File("nope.pth")).Message);
 
     [Fact]
     public void EmptyFile()
     {
-        var path = dir.File("empty.pth");
+        var path = Dir.File("empty.pth");
         File.WriteAllBytes(path, []);
         Assert.Contains("empty file", Fails(path).Message);
     }
@@ -41,7 +37,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void NotACheckpoint()
     {
-        var path = dir.File("notes.pth");
+        var path = Dir.File("notes.pth");
         File.WriteAllText(path, "these are not weights");
         Assert.Contains("neither a PyTorch", Fails(path).Message);
     }
@@ -49,7 +45,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void LegacyTorchSaveFormatIsExplained()
     {
-        var path = dir.File("legacy.pth");
+        var path = Dir.File("legacy.pth");
         File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
         Assert.Contains("legacy", Fails(path).Message);
     }
@@ -91,7 +87,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void SafetensorsHeaderLargerThanTheFile()
     {
-        var path = dir.File("h.safetensors");
+        var path = Dir.File("h.safetensors");
         var bytes = new byte[64];
         BitConverter.GetBytes(1UL << 40).CopyTo(bytes, 0);
         bytes[8] = (byte)'{';
@@ -102,7 +98,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void SafetensorsTensorClaimingHugeShapeIsRefused()
     {
-        var path = dir.File("huge.safetensors");
+        var path = Dir.File("huge.safetensors");
         var header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1000000,1000000],\"data_offsets\":[0,4000000000000]}}";
         using (var f = File.Create(path))
         {
@@ -153,7 +149,7 @@ public sealed class BadCheckpointTests : IDisposable
     public void CheckpointOfAnotherVariantIsNamed()
     {
         using var scope = NewDisposeScope();
-        var path = dir.File("s1.pth");
+        var path = Dir.File("s1.pth");
         MobileOneCheckpoint.Save(new MobileOneModel(MobileOneVariants.S1(), inferenceMode: true), path);
         var e = Fails(path, MobileOneVariants.S0());
         Assert.Contains("this looks like S1, you asked for S0", e.Message);
@@ -178,7 +174,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void ForeignStateDictIsNotTakenForMobileOne()
     {
-        var path = dir.File("resnet.safetensors");
+        var path = Dir.File("resnet.safetensors");
         var state = new StateDict { ["conv1.weight"] = new CheckpointTensor(TensorDType.Float32, [1], new byte[4]) };
         CheckpointFile.Write(path, state, CheckpointFormat.Safetensors);
         Assert.Contains("not a MobileOne checkpoint", Fails(path).Message);
@@ -191,7 +187,7 @@ public sealed class BadCheckpointTests : IDisposable
         var unfused = CheckpointFile.Read(Valid("u2.pth"));
         foreach (var (k, v) in unfused.Where(kv => kv.Key.StartsWith("stage4.")))
             fused[k] = v;
-        var path = dir.File("mixed.pth");
+        var path = Dir.File("mixed.pth");
         CheckpointFile.Write(path, fused, CheckpointFormat.Pth);
         Assert.Contains("mixes fused", Fails(path).Message);
     }
@@ -199,9 +195,9 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void PickleNamingOsSystemIsRefusedWithoutRunningIt()
     {
-        var marker = dir.File("pwned");
+        var marker = Dir.File("pwned");
         var pickle = new PickleBuilder().Global("os", "system").Str($"touch {marker}").Byte(0x85).Op('R').Op('.').ToArray();
-        var path = dir.File("evil.pth");
+        var path = Dir.File("evil.pth");
         PickleBuilder.WriteArchive(path, pickle);
         var e = Assert.Throws<UnsafeCheckpointException>(() => MobileOneCheckpoint.Load(path));
         Assert.Contains("'os.system'", e.Message);
@@ -212,7 +208,7 @@ public sealed class BadCheckpointTests : IDisposable
     public void PickleNamingEvalThroughStackGlobalIsRefused()
     {
         var pickle = new PickleBuilder().ShortStr("builtins").ShortStr("eval").Byte(0x93).ShortStr("1+1").Byte(0x85).Op('R').Op('.').ToArray();
-        var path = dir.File("eval.pth");
+        var path = Dir.File("eval.pth");
         PickleBuilder.WriteArchive(path, pickle);
         Assert.Contains("'builtins.eval'", Assert.Throws<UnsafeCheckpointException>(() => MobileOneCheckpoint.Load(path)).Message);
     }
@@ -222,7 +218,7 @@ public sealed class BadCheckpointTests : IDisposable
     {
         // NEWOBJ on an allowed class is still object construction, which a state dict never does.
         var pickle = new PickleBuilder().Global("collections", "OrderedDict").Op(')').Byte(0x81).Op('.').ToArray();
-        var path = dir.File("newobj.pth");
+        var path = Dir.File("newobj.pth");
         PickleBuilder.WriteArchive(path, pickle);
         Assert.Contains("constructs a Python object", Fails(path).Message);
     }
@@ -230,7 +226,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void StorageClaimingHugeSizeIsRefusedBeforeAllocation()
     {
-        var path = dir.File("huge.pth");
+        var path = Dir.File("huge.pth");
         PickleBuilder.WriteArchive(path, PickleBuilder.OneTensor("stage0.reparam_conv.weight", 1_000_000_000_000, [1_000_000, 1_000_000], [1_000_000, 1]), ("0", new byte[16]));
         var e = Fails(path);
         Assert.Contains("claims a storage of 1,000,000,000,000 float32 elements", e.Message);
@@ -239,7 +235,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void TensorViewPastItsStorageIsRefused()
     {
-        var path = dir.File("view.pth");
+        var path = Dir.File("view.pth");
         PickleBuilder.WriteArchive(path, PickleBuilder.OneTensor("stage0.reparam_conv.weight", 4, [100_000, 100_000], [100_000, 1]), ("0", new byte[16]));
         Assert.Contains("reaches past its storage", Fails(path).Message);
     }
@@ -247,7 +243,7 @@ public sealed class BadCheckpointTests : IDisposable
     [Fact]
     public void StorageRecordMissingFromTheArchive()
     {
-        var path = dir.File("norecord.pth");
+        var path = Dir.File("norecord.pth");
         PickleBuilder.WriteArchive(path, PickleBuilder.OneTensor("stage0.reparam_conv.weight", 4, [4], [1]));
         Assert.Contains("lacks", Fails(path).Message);
     }
@@ -256,7 +252,7 @@ public sealed class BadCheckpointTests : IDisposable
     public void NonContiguousTensorsAreReadThroughTheirStrides()
     {
         // A 2x3 view with strides (1, 2) of storage [0..5] is the transpose of [[0,2,4],[1,3,5]].
-        var path = dir.File("strided.pth");
+        var path = Dir.File("strided.pth");
         var values = new float[] { 0, 1, 2, 3, 4, 5 };
         PickleBuilder.WriteArchive(path, PickleBuilder.OneTensor("w", 6, [2, 3], [1, 2]),
             ("0", values.SelectMany(BitConverter.GetBytes).ToArray()));

@@ -7,12 +7,8 @@ using static TorchSharp.torch;
 namespace MobileOne.Tests;
 
 /// <summary>Writing in each layout and format, then reading back, gives the same network.</summary>
-public sealed class CheckpointRoundTripTests : IDisposable
+public sealed class CheckpointRoundTripTests : FileTest
 {
-    private readonly TempDir dir = new();
-
-    public void Dispose() => dir.Dispose();
-
     private static readonly MobileOneConfig Tiny = new([1, 2, 2, 1], [0.25, 0.25, 0.5, 0.5], true, 3, 10);
 
     public static TheoryData<CheckpointLayout, CheckpointFormat, bool> Cases()
@@ -32,7 +28,7 @@ public sealed class CheckpointRoundTripTests : IDisposable
         using var scope = NewDisposeScope();
         var unfused = ModelFactory.Calibrated(Tiny, seed: 11);
         var model = fused ? Reparameterizer.Fuse(unfused) : unfused;
-        var path = dir.File($"model.{layout}.{(format == CheckpointFormat.Pth ? "pth.tar" : "safetensors")}");
+        var path = Dir.File($"model.{layout}.{(format == CheckpointFormat.Pth ? "pth.tar" : "safetensors")}");
         MobileOneCheckpoint.Save(model, path, layout, format);
 
         var loaded = MobileOneCheckpoint.Load(path);
@@ -50,11 +46,38 @@ public sealed class CheckpointRoundTripTests : IDisposable
         Assert.All(written, kv => Assert.Equal(kv.Value.Data, read[kv.Key].Data));
     }
 
+    [Theory]
+    [InlineData(TensorDType.Float16)]
+    [InlineData(TensorDType.BFloat16)]
+    [InlineData(TensorDType.Float64)]
+    public void HalfAndDoublePrecisionCheckpointsLoadIntoFloat32Models(TensorDType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var model = ModelFactory.Calibrated(Tiny, seed: 4);
+        var state = MobileOneCheckpoint.ToStateDict(model);
+        var converted = new StateDict(state.Select(kv =>
+        {
+            if (kv.Value.DType != TensorDType.Float32) return kv;
+            using var t = kv.Value.ToTorch();
+            using var c = t.to(dtype switch { TensorDType.Float16 => ScalarType.Float16, TensorDType.BFloat16 => ScalarType.BFloat16, _ => ScalarType.Float64 });
+            var bytes = c.bytes.ToArray();
+            return new KeyValuePair<string, CheckpointTensor>(kv.Key, new CheckpointTensor(dtype, kv.Value.Shape, bytes));
+        }));
+        var path = Dir.File($"half.{dtype}.safetensors");
+        CheckpointFile.Write(path, converted, CheckpointFormat.Safetensors);
+        var loaded = MobileOneCheckpoint.Load(path).Model;
+        var x = randn(2, 3, 32, 32, generator: new Generator(5));
+        using var noGrad = no_grad();
+        var expected = model.forward(x);
+        double tol = dtype == TensorDType.Float64 ? 1e-6 : 0.05 * Math.Max(1, expected.abs().max().item<float>());
+        TensorAssert.Close(expected, loaded.forward(x), tol, dtype.ToString());
+    }
+
     [Fact]
     public void FusedCheckpointOfANamedVariantIsRecognised()
     {
         using var scope = NewDisposeScope();
-        var path = dir.File("s1.safetensors");
+        var path = Dir.File("s1.safetensors");
         MobileOneCheckpoint.Save(new MobileOneModel(MobileOneVariants.S1(), inferenceMode: true), path, CheckpointLayout.Timm);
         var loaded = MobileOneCheckpoint.Load(path);
         Assert.Equal("s1", loaded.Variant);
@@ -73,7 +96,7 @@ public sealed class CheckpointRoundTripTests : IDisposable
         using var scope = NewDisposeScope();
         var unfused = ModelFactory.Calibrated(Tiny, seed: 3);
         var model = fused ? Reparameterizer.Fuse(unfused) : unfused;
-        var path = dir.File($"py.{layout}.{(format == CheckpointFormat.Pth ? "pth" : "safetensors")}");
+        var path = Dir.File($"py.{layout}.{(format == CheckpointFormat.Pth ? "pth" : "safetensors")}");
         MobileOneCheckpoint.Save(model, path, layout, format);
         var expected = LayoutConverter.FromApple(MobileOneCheckpoint.ToStateDict(model), layout);
         var seen = PythonReference.Inspect(path);

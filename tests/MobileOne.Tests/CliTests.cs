@@ -7,12 +7,8 @@ using static TorchSharp.torch;
 namespace MobileOne.Tests;
 
 /// <summary>The <c>mobileone</c> verbs, run in-process with captured output.</summary>
-public sealed class CliTests : IDisposable
+public sealed class CliTests : FileTest
 {
-    private readonly TempDir dir = new();
-
-    public void Dispose() => dir.Dispose();
-
     private static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter();
@@ -75,7 +71,7 @@ public sealed class CliTests : IDisposable
     {
         Fixtures.Require();
         var name = checkpoint.StartsWith("tiny") ? "tiny_se" : "mobileone_s0";
-        var output = dir.File("logits.npy");
+        var output = Dir.File("logits.npy");
         string[] args = ["forward", "--checkpoint", Fixtures.MobileOne(checkpoint), "--input", Fixtures.MobileOne($"{name}_input.npy"), "--output", output];
         if (withConfig) args = [.. args, "--config", Fixtures.MobileOne($"{name}.json")];
         var r = Run(args);
@@ -91,13 +87,13 @@ public sealed class CliTests : IDisposable
     public void ReparamWritesACheckpointThatReproducesTheFusedReference(string layout, string? format, string file)
     {
         Fixtures.Require();
-        var output = dir.File(file);
+        var output = Dir.File(file);
         string[] args = ["reparam", "--checkpoint", Fixtures.MobileOne("mobileone_s0_unfused.pth.tar"), "--output", output, "--layout", layout];
         if (format is not null) args = [.. args, "--format", format];
         var r = Run(args);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("max |train-time - fused|", r.Out);
-        var logits = dir.File("out.npy");
+        var logits = Dir.File("out.npy");
         Assert.Equal(0, Run("forward", "--checkpoint", output, "--input", Fixtures.MobileOne("mobileone_s0_input.npy"), "--output", logits, "--variant", "s0").Code);
         using var scope = NewDisposeScope();
         TensorAssert.Close(NpyFile.Read(Fixtures.MobileOne("mobileone_s0_fused_logits.npy")), NpyFile.Read(logits), 1e-4, file);
@@ -130,25 +126,25 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void MissingCheckpointIsAnError()
     {
-        var input = dir.File("in.npy");
+        var input = Dir.File("in.npy");
         using (var x = zeros(1, 3, 32, 32)) NpyFile.Write(input, x);
-        AssertCleanError(Run("forward", "--checkpoint", dir.File("missing.pth"), "--input", input, "--output", dir.File("o.npy")), 1, "checkpoint not found");
+        AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "checkpoint not found");
     }
 
     [Fact]
     public void BadInputArrayIsAnError()
     {
-        var input = dir.File("in.npy");
+        var input = Dir.File("in.npy");
         using (var x = zeros(2, 32, 32)) NpyFile.Write(input, x);
-        AssertCleanError(Run("forward", "--checkpoint", dir.File("missing.pth"), "--input", input, "--output", dir.File("o.npy")), 1, "expected shape [N, 3, H, W], found [2, 32, 32]");
+        AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "expected shape [N, 3, H, W], found [2, 32, 32]");
         File.WriteAllText(input, "not numpy");
-        AssertCleanError(Run("forward", "--checkpoint", dir.File("missing.pth"), "--input", input, "--output", dir.File("o.npy")), 1, "not a .npy file");
+        AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "not a .npy file");
     }
 
     [Fact]
     public void BadConfigFileIsAnError()
     {
-        var config = dir.File("c.json");
+        var config = Dir.File("c.json");
         File.WriteAllText(config, "{\"width_multipliers\": [1, 1, 1], \"num_classes\": 10}");
         AssertCleanError(Run("info", "--config", config), 1, "width_multipliers must have 4 entries, found 3");
         File.WriteAllText(config, "{\"variant\": \"s0\", \"use_sse\": true}");
@@ -161,8 +157,8 @@ public sealed class CliTests : IDisposable
     public void WrongVariantForTheCheckpointIsNamed()
     {
         Fixtures.Require();
-        AssertCleanError(Run("reparam", "--checkpoint", Fixtures.MobileOne("mobileone_s0_unfused.pth.tar"), "--output", dir.File("x.pth"), "--variant", "s2"),
+        AssertCleanError(Run("reparam", "--checkpoint", Fixtures.MobileOne("mobileone_s0_unfused.pth.tar"), "--output", Dir.File("x.pth"), "--variant", "s2"),
             1, "this looks like S0, you asked for S2");
-        Assert.False(File.Exists(dir.File("x.pth")));
+        Assert.False(File.Exists(Dir.File("x.pth")));
     }
 }

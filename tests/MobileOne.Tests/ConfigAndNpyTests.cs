@@ -5,12 +5,8 @@ using static TorchSharp.torch;
 
 namespace MobileOne.Tests;
 
-public sealed class ConfigAndNpyTests : IDisposable
+public sealed class ConfigAndNpyTests : FileTest
 {
-    private readonly TempDir dir = new();
-
-    public void Dispose() => dir.Dispose();
-
     [SkippableFact]
     public void FixtureConfigsParse()
     {
@@ -41,7 +37,7 @@ public sealed class ConfigAndNpyTests : IDisposable
     [Fact]
     public void NpyRoundTripsAndRejectsBadFiles()
     {
-        var path = dir.File("a.npy");
+        var path = Dir.File("a.npy");
         using var scope = NewDisposeScope();
         var x = randn(2, 3, 5, 7);
         NpyFile.Write(path, x);

@@ -14,34 +14,22 @@ public class FixtureParityTests(ITestOutputHelper output)
     private const double Tolerance = 1e-4;
 
     [SkippableTheory]
-    [InlineData("mobileone_s0")]
-    [InlineData("tiny_se")]
-    public void UnfusedCheckpointReproducesReferenceLogits(string name)
+    [InlineData("mobileone_s0", false)]
+    [InlineData("mobileone_s0", true)]
+    [InlineData("tiny_se", false)]
+    [InlineData("tiny_se", true)]
+    public void CheckpointReproducesReferenceLogits(string name, bool fused)
     {
         Fixtures.Require();
         using var scope = NewDisposeScope();
-        var loaded = MobileOneCheckpoint.Load(Fixtures.MobileOne($"{name}_unfused.pth.tar"));
-        Assert.False(loaded.Fused);
+        var loaded = MobileOneCheckpoint.Load(Fixtures.MobileOne(fused ? $"{name}.pth.tar" : $"{name}_unfused.pth.tar"));
+        Assert.Equal(fused, loaded.Fused);
         Assert.Equal(CheckpointLayout.Apple, loaded.Layout);
         using var noGrad = no_grad();
         var logits = loaded.Model.forward(NpyFile.Read(Fixtures.MobileOne($"{name}_input.npy")));
-        var diff = TensorAssert.Close(NpyFile.Read(Fixtures.MobileOne($"{name}_logits.npy")), logits, Tolerance, name);
-        output.WriteLine($"{name} unfused vs reference: {diff:E3}");
-    }
-
-    [SkippableTheory]
-    [InlineData("mobileone_s0")]
-    [InlineData("tiny_se")]
-    public void FusedCheckpointReproducesReferenceLogits(string name)
-    {
-        Fixtures.Require();
-        using var scope = NewDisposeScope();
-        var loaded = MobileOneCheckpoint.Load(Fixtures.MobileOne($"{name}.pth.tar"));
-        Assert.True(loaded.Fused);
-        using var noGrad = no_grad();
-        var logits = loaded.Model.forward(NpyFile.Read(Fixtures.MobileOne($"{name}_input.npy")));
-        var diff = TensorAssert.Close(NpyFile.Read(Fixtures.MobileOne($"{name}_fused_logits.npy")), logits, Tolerance, name);
-        output.WriteLine($"{name} fused checkpoint vs reference fused: {diff:E3}");
+        var reference = NpyFile.Read(Fixtures.MobileOne(fused ? $"{name}_fused_logits.npy" : $"{name}_logits.npy"));
+        var diff = TensorAssert.Close(reference, logits, Tolerance, name);
+        output.WriteLine($"{name} {(fused ? "fused" : "unfused")} checkpoint vs reference: {diff:E3}");
     }
 
     [SkippableTheory]

@@ -12,3 +12,15 @@ public sealed class TempDir : IDisposable
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>Base for test classes that write files: each test instance gets its own folder.</summary>
+public abstract class FileTest : IDisposable
+{
+    protected TempDir Dir { get; } = new();
+
+    public void Dispose()
+    {
+        Dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

@@ -92,8 +92,8 @@ public static class MobileOneCheckpoint
         foreach (var (name, tensor) in target)
         {
             if (!apple.TryGetValue(name, out var value)) continue;
-            using var source_ = value.ToTorch();
-            using var converted = source_.to(tensor.dtype);
+            using var stored = value.ToTorch();
+            using var converted = stored.to(tensor.dtype);
             tensor.copy_(converted);
         }
     }

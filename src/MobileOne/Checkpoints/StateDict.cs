@@ -11,7 +11,4 @@ public sealed class StateDict : OrderedDictionary<string, CheckpointTensor>
     {
         foreach (var (k, v) in entries) Add(k, v);
     }
-
-    /// <summary>Number of elements over all floating-point tensors (parameters and statistics).</summary>
-    public long FloatElements => Values.Where(t => t.DType is not (TensorDType.Int64 or TensorDType.Int32)).Sum(t => t.NumElements);
 }

@@ -159,8 +159,6 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 var named = MobileOneVariants.Get(v.GetString()!);
                 return classes is int c ? named.WithNumClasses(c) : named;
             }
-            if (!root.TryGetProperty("num_blocks_per_stage", out var blocks))
-                blocks = JsonDocument.Parse("[2, 8, 10, 1]").RootElement;
             if (!root.TryGetProperty("width_multipliers", out var widths))
                 throw new MobileOneException($"{source}: missing key 'width_multipliers' (or give a 'variant')");
             bool useSe = false;
@@ -171,8 +169,12 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 useSe = se.GetBoolean();
             }
             int k = root.TryGetProperty("num_conv_branches", out var kb) ? ReadInt(kb, source, "num_conv_branches") : 1;
+            // Apple's default depth, shared by S0-S4.
+            int[] blocks = root.TryGetProperty("num_blocks_per_stage", out var b)
+                ? ReadArray(b, source, "num_blocks_per_stage", e => ReadInt(e, source, "num_blocks_per_stage"))
+                : [2, 8, 10, 1];
             return new MobileOneConfig(
-                ReadArray(blocks, source, "num_blocks_per_stage", e => ReadInt(e, source, "num_blocks_per_stage")),
+                blocks,
                 ReadArray(widths, source, "width_multipliers", e => e.ValueKind == JsonValueKind.Number
                     ? e.GetDouble()
                     : throw new MobileOneException($"{source}: 'width_multipliers' must hold numbers, found {e.ValueKind}")),
