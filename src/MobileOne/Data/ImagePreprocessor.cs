@@ -1,0 +1,68 @@
+namespace MobileOne.Data;
+
+/// <summary>
+/// ImageNet evaluation preprocessing as torchvision and timm do it: resize the shorter side to
+/// floor(size / crop_pct) (256 for 224 at 0.875) with antialiased bilinear resampling, center crop
+/// size x size, scale to [0, 1], normalise per channel. The resampler follows PIL's (triangle filter
+/// widened by the downscale factor, horizontal pass then vertical, 8-bit rounding after each).
+/// </summary>
+public sealed record ImagePreprocessor
+{
+    /// <summary>Side of the square crop fed to the network.</summary>
+    public int Size { get; init; } = 224;
+
+    /// <summary>Fraction of the resized shorter side kept by the crop.</summary>
+    public double CropPct { get; init; } = 0.875;
+
+    /// <summary>Per-channel mean (RGB) subtracted after scaling to [0, 1].</summary>
+    public IReadOnlyList<float> Mean { get; init; } = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>Per-channel standard deviation (RGB).</summary>
+    public IReadOnlyList<float> Std { get; init; } = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Length of the shorter side after the resize.</summary>
+    public int ResizeSize => (int)Math.Floor(Size / CropPct + 1e-9);
+
+    /// <summary>Checks the settings, naming the bad one.</summary>
+    public ImagePreprocessor Validated()
+    {
+        if (Size < 1) throw new MobileOneException($"image size must be positive, found {Size}");
+        if (!(CropPct > 0 && CropPct <= 1)) throw new MobileOneException($"crop_pct must be in (0, 1], found {CropPct}");
+        if (Mean.Count != 3 || Std.Count != 3 || Std.Any(s => !(s > 0)))
+            throw new MobileOneException("mean and std need 3 values each, std positive");
+        return this;
+    }
+
+    /// <summary>The network input for one image: 3 x Size x Size floats, channel-major.</summary>
+    public float[] Process(RgbImage image)
+    {
+        var output = new float[3 * Size * Size];
+        ProcessInto(image, output);
+        return output;
+    }
+
+    /// <summary>Writes the network input for one image into <paramref name="destination"/> (3 x Size x Size floats).</summary>
+    public void ProcessInto(RgbImage image, Span<float> destination)
+    {
+        int w = image.Width, h = image.Height, target = ResizeSize;
+        // The shorter side becomes `target`; the longer keeps the aspect ratio, truncated as torchvision does.
+        (int rw, int rh) = w <= h ? (target, (int)((long)target * h / w)) : ((int)((long)target * w / h), target);
+        var resized = Resample.Bilinear(image, rw, rh);
+        if (rw < Size || rh < Size)
+            throw new MobileOneException($"image {w}x{h} resized to {rw}x{rh} is smaller than the {Size}x{Size} crop");
+        int top = (int)Math.Round((rh - Size) / 2.0, MidpointRounding.ToEven);
+        int left = (int)Math.Round((rw - Size) / 2.0, MidpointRounding.ToEven);
+        int plane = Size * Size;
+        for (int c = 0; c < 3; c++)
+        {
+            float scale = 1f / (255f * Std[c]), shift = Mean[c] / Std[c];
+            for (int y = 0; y < Size; y++)
+            {
+                int src = ((top + y) * rw + left) * 3 + c;
+                int dst = c * plane + y * Size;
+                for (int x = 0; x < Size; x++, src += 3)
+                    destination[dst + x] = resized.Pixels[src] * scale - shift;
+            }
+        }
+    }
+}

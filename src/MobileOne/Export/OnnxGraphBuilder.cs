@@ -1,0 +1,109 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
+using MobileOne.Export.Onnx;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Export;
+
+/// <summary>
+/// Assembles an ONNX graph node by node: float32 initializers from tensors, nodes with attributes,
+/// and unique value names. Knows nothing about MobileOne.
+/// </summary>
+internal sealed class OnnxGraphBuilder
+{
+    private readonly GraphProto graph = new() { Name = "main" };
+    private readonly HashSet<string> names = [];
+
+    /// <summary>The graph built so far.</summary>
+    internal GraphProto Graph => graph;
+
+    /// <summary>Op types used, in order of first use.</summary>
+    public List<string> OpTypes { get; } = [];
+
+    private string Unique(string name)
+    {
+        var candidate = name;
+        for (int i = 1; !names.Add(candidate); i++) candidate = $"{name}_{i}";
+        return candidate;
+    }
+
+    /// <summary>Adds a float32 initializer holding <paramref name="value"/>; returns its name.</summary>
+    public string Initializer(string name, Tensor value)
+    {
+        using var c = value.detach().cpu().to(float32).contiguous();
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(c.shape);
+        t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()));
+        graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds an int64 initializer (shapes for Reshape and the like); returns its name.</summary>
+    public string Int64Initializer(string name, params long[] values)
+    {
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds a node with one output; returns the output's name.</summary>
+    public string Node(string opType, string name, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = Unique(name) };
+        node.Input.AddRange(inputs);
+        var output = Unique(name + "_out");
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        if (!OpTypes.Contains(opType)) OpTypes.Add(opType);
+        return output;
+    }
+
+    /// <summary>Declares a float32 graph input; a null dimension is symbolic, named by <paramref name="symbols"/>.</summary>
+    public void Input(string name, long?[] shape, string[] symbols) => graph.Input.Add(ValueInfo(Unique(name), shape, symbols));
+
+    /// <summary>Declares <paramref name="value"/> as a float32 graph output named <paramref name="name"/>.</summary>
+    public void Output(string value, string name, long?[] shape, string[] symbols)
+    {
+        // Rename the producing node's output so the graph output has a stable public name.
+        foreach (var node in graph.Node)
+            for (int i = 0; i < node.Output.Count; i++)
+                if (node.Output[i] == value) node.Output[i] = name;
+        foreach (var node in graph.Node)
+            for (int i = 0; i < node.Input.Count; i++)
+                if (node.Input[i] == value) node.Input[i] = name;
+        names.Add(name);
+        graph.Output.Add(ValueInfo(name, shape, symbols));
+    }
+
+    private static ValueInfoProto ValueInfo(string name, long?[] shape, string[] symbols)
+    {
+        var tensorShape = new TensorShapeProto();
+        for (int i = 0; i < shape.Length; i++)
+            tensorShape.Dim.Add(shape[i] is long d
+                ? new TensorShapeProto.Types.Dimension { DimValue = d }
+                : new TensorShapeProto.Types.Dimension { DimParam = symbols[i] });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = tensorShape } },
+        };
+    }
+
+    /// <summary>An INT attribute.</summary>
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>A FLOAT attribute.</summary>
+    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>An INTS attribute.</summary>
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+}
