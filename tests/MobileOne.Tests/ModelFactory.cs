@@ -8,27 +8,58 @@ namespace MobileOne.Tests;
 /// <summary>Models with non-trivial BatchNorm statistics, so that fusing is actually exercised.</summary>
 public static class ModelFactory
 {
-    /// <summary>Sets every BatchNorm's affine parameters and running statistics to seeded random values.</summary>
-    public static T Calibrate<T>(T model, int seed) where T : nn.Module
+    /// <summary>
+    /// Gives every BatchNorm seeded random affine parameters, then running statistics measured on a
+    /// random batch (as training would leave them), so activations keep a sane scale through deep nets.
+    /// </summary>
+    public static T Calibrate<T>(T model, int seed, int size = 64) where T : nn.Module<Tensor, Tensor>
     {
         var g = new Generator((ulong)seed);
-        using var noGrad = no_grad();
-        foreach (var (_, m) in model.named_modules())
+        var norms = model.named_modules().Select(m => m.module).OfType<BatchNorm2d>().ToList();
+        using (no_grad())
         {
-            if (m is not BatchNorm2d bn) continue;
-            long c = bn.weight!.shape[0];
-            bn.weight.copy_(rand(c, generator: g) * 1.5 + 0.25);
-            bn.bias!.copy_(randn(c, generator: g) * 0.2);
-            bn.running_mean!.copy_(randn(c, generator: g) * 0.2);
-            bn.running_var!.copy_(rand(c, generator: g) * 1.5 + 0.25);
+            // Re-draw every conv and linear weight from the seeded generator (PyTorch's default bound,
+            // 1/sqrt(fan_in)): construction draws from the global generator, which parallel tests share.
+            foreach (var (_, m) in model.named_modules())
+            {
+                if (m is not (TorchSharp.Modules.Conv2d or TorchSharp.Modules.Linear)) continue;
+                var parameters = m.named_parameters(recurse: false).ToList();
+                var weight = parameters.Single(x => x.name == "weight").parameter;
+                double bound = 1.0 / Math.Sqrt(weight.numel() / weight.shape[0]);
+                foreach (var (_, p) in parameters) p.copy_((rand(p.shape, generator: g) * 2 - 1) * bound);
+            }
+            foreach (var bn in norms)
+            {
+                long c = bn.weight!.shape[0];
+                bn.weight.copy_(rand(c, generator: g) * 1.0 + 0.5);
+                bn.bias!.copy_(randn(c, generator: g) * 0.2);
+                bn.momentum = 1.0;
+            }
+            model.train();
+            using var x = randn(2, InputChannels(model), size, size, generator: g);
+            using var _ = model.forward(x);
+            foreach (var bn in norms)
+            {
+                bn.momentum = 0.1;
+                // A channel that was (nearly) constant on the batch, e.g. dead after a ReLU, would amplify any
+                // other input hugely; trained networks do not have such statistics.
+                bn.running_var!.clamp_(min: 0.05);
+            }
+            model.eval();
         }
         return model;
     }
 
-    public static MobileOneModel Calibrated(MobileOneConfig config, int seed)
+    private static long InputChannels(nn.Module model) => model switch
     {
-        torch.manual_seed(seed);
-        var model = Calibrate(new MobileOneModel(config), seed);
+        MobileOneBlock b => b.Spec.InChannels,
+        _ => 3,
+    };
+
+    /// <summary>A model with seeded weights and statistics calibrated on random inputs of the given size.</summary>
+    public static MobileOneModel Calibrated(MobileOneConfig config, int seed, int size = 64)
+    {
+        var model = Calibrate(new MobileOneModel(config), seed, size);
         model.eval();
         return model;
     }

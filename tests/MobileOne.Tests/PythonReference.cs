@@ -8,14 +8,14 @@ public static class PythonReference
 {
     private const string Python = "/usr/bin/python3";
 
-    private static readonly Lazy<bool> HasTorch = new(() => Run("-c", "import torch, numpy").ExitCode == 0);
+    private static readonly Lazy<bool> HasTorch = new(() => Run("-c", "import torch, numpy, onnx").ExitCode == 0);
 
     public static void Require()
     {
         if (File.Exists(Python) && HasTorch.Value) return;
         if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 })
-            throw new InvalidOperationException("python3-torch is missing in CI; .ci/run installs it");
-        Skip.If(true, "Debian's python3-torch is not installed (apt-get install python3-torch)");
+            throw new InvalidOperationException("python3-torch or python3-onnx is missing in CI; .ci/run installs them");
+        Skip.If(true, "Debian's python3-torch and python3-onnx are not installed (apt-get install python3-torch python3-onnx)");
     }
 
     public static (int ExitCode, string Output, string Error) Run(params string[] args)

@@ -1,0 +1,20 @@
+namespace MobileOne.Inference;
+
+/// <summary>Something that turns a float NCHW batch into logits: ONNX Runtime or TorchSharp.</summary>
+public interface IInferenceEngine : IDisposable
+{
+    /// <summary>"onnx" or "torch".</summary>
+    string Name { get; }
+
+    /// <summary>Number of output classes.</summary>
+    int NumClasses { get; }
+
+    /// <summary>
+    /// Prepares repeated runs on one pre-allocated input of shape [n, 3, h, w] (the benchmark protocol):
+    /// the returned run reads <paramref name="input"/> as it is at call time and returns the logits.
+    /// </summary>
+    Func<float[]> Prepare(float[] input, int n, int h, int w);
+
+    /// <summary>Runs once: logits [n * classes], row-major.</summary>
+    float[] Run(float[] input, int n, int h, int w);
+}

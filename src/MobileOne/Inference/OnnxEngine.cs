@@ -1,0 +1,128 @@
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MobileOne.Inference;
+
+/// <summary>
+/// ONNX Runtime on the CPU: the fast inference path. Loads any ONNX image classifier with one float
+/// input [N, 3, H, W] and one output [N, classes]; reads the preprocessing recorded by the exporter.
+/// </summary>
+public sealed class OnnxEngine : IInferenceEngine
+{
+    private readonly InferenceSession session;
+    private readonly RunOptions runOptions = new();
+    private readonly string inputName, outputName;
+
+    /// <summary>Loads a model file. <paramref name="threads"/> = 0 lets ONNX Runtime choose.</summary>
+    public OnnxEngine(string path, int threads = 1)
+        : this(() => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}"), path, threads) { }
+
+    /// <summary>Loads a model from memory (an export that was never written to disk).</summary>
+    public OnnxEngine(byte[] model, int threads = 1, string source = "ONNX model") : this(() => model, source, threads) { }
+
+    private OnnxEngine(Func<byte[]> load, string source, int threads)
+    {
+        if (threads < 0) throw new MobileOneException($"threads must be 0 (automatic) or positive, found {threads}");
+        Source = source;
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        try
+        {
+            session = new InferenceSession(load(), options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new MobileOneException($"{source}: not a valid ONNX model ({FirstLine(e.Message)})");
+        }
+        finally
+        {
+            options.Dispose();
+        }
+        if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count < 1)
+            throw Invalid($"expected one input and at least one output, found {session.InputMetadata.Count} inputs and {session.OutputMetadata.Count} outputs");
+        var (inName, input) = session.InputMetadata.First();
+        var (outName, output) = session.OutputMetadata.First();
+        if (input.ElementType != typeof(float) || input.Dimensions.Length != 4 || (input.Dimensions[1] > 0 && input.Dimensions[1] != 3))
+            throw Invalid($"expected a float input [N, 3, H, W], found {input.ElementType.Name} [{string.Join(", ", input.Dimensions)}]");
+        if (output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
+            throw Invalid($"expected an output [N, classes], found [{string.Join(", ", output.Dimensions)}]");
+        inputName = inName;
+        outputName = outName;
+        NumClasses = output.Dimensions[1];
+        FixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
+        FixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
+        Metadata = session.ModelMetadata.CustomMetadataMap;
+    }
+
+    private MobileOneException Invalid(string what)
+    {
+        session.Dispose();
+        return new MobileOneException($"{Source}: not an image classifier this tool can run: {what}");
+    }
+
+    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    /// <summary>Where the model came from (for messages).</summary>
+    public string Source { get; }
+
+    /// <inheritdoc/>
+    public string Name => "onnx";
+
+    /// <inheritdoc/>
+    public int NumClasses { get; }
+
+    /// <summary>Input height fixed by the graph, or null when symbolic.</summary>
+    public int? FixedHeight { get; }
+
+    /// <summary>Input width fixed by the graph, or null when symbolic.</summary>
+    public int? FixedWidth { get; }
+
+    /// <summary>The model's metadata properties (the exporter records variant, input size, mean, std, crop_pct).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The preprocessing the metadata describes, with ImageNet defaults for what it lacks.</summary>
+    public Data.ImagePreprocessor Preprocessing()
+    {
+        var p = new Data.ImagePreprocessor();
+        float[]? Floats(string key) => Metadata.TryGetValue(key, out var v)
+            ? v.Split(',').Select(x => float.Parse(x, CultureInfo.InvariantCulture)).ToArray() : null;
+        if (Floats("mean") is { Length: 3 } mean) p = p with { Mean = mean };
+        if (Floats("std") is { Length: 3 } std) p = p with { Std = std };
+        if (Metadata.TryGetValue("crop_pct", out var crop) && double.TryParse(crop, CultureInfo.InvariantCulture, out var c)) p = p with { CropPct = c };
+        if (FixedHeight is int h) p = p with { Size = h };
+        return p;
+    }
+
+    /// <inheritdoc/>
+    public Func<float[]> Prepare(float[] input, int n, int h, int w)
+    {
+        if ((FixedHeight is int fh && fh != h) || (FixedWidth is int fw && fw != w))
+            throw new MobileOneException($"{Source}: the graph takes {FixedHeight}x{FixedWidth} inputs, not {h}x{w} (export with --dynamic for any size)");
+        if (input.Length != (long)n * 3 * h * w)
+            throw new ArgumentException($"input holds {input.Length} floats, not {n}x3x{h}x{w}");
+        var value = OrtValue.CreateTensorValueFromMemory(input, [n, 3, h, w]);
+        string[] inputs = [inputName], outputs = [outputName];
+        OrtValue[] values = [value];
+        return () =>
+        {
+            using var results = session.Run(runOptions, inputs, values, outputs);
+            return results[0].GetTensorDataAsSpan<float>().ToArray();
+        };
+    }
+
+    /// <inheritdoc/>
+    public float[] Run(float[] input, int n, int h, int w) => Prepare(input, n, h, w)();
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        runOptions.Dispose();
+        session.Dispose();
+    }
+}
