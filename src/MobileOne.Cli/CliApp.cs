@@ -24,6 +24,9 @@ public static class CliApp
             InfoCommand.Create(console),
             ForwardCommand.Create(console),
             ReparamCommand.Create(console),
+            ExportCommand.Create(console),
+            PredictCommand.Create(console),
+            BenchCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
