@@ -9,7 +9,7 @@ namespace MobileOne.Tests;
 /// <summary>The <c>mobileone</c> verbs, run in-process with captured output.</summary>
 public sealed class CliTests : FileTest
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
@@ -17,7 +17,7 @@ public sealed class CliTests : FileTest
         return (code, o.ToString(), e.ToString());
     }
 
-    private static void AssertCleanError((int Code, string Out, string Err) r, int code, string fragment)
+    internal static void AssertCleanError((int Code, string Out, string Err) r, int code, string fragment)
     {
         Assert.Equal(code, r.Code);
         Assert.Contains(fragment, r.Err);
@@ -103,6 +103,9 @@ public sealed class CliTests : FileTest
     [InlineData("info")]
     [InlineData("forward")]
     [InlineData("reparam")]
+    [InlineData("export")]
+    [InlineData("predict")]
+    [InlineData("bench")]
     public void EveryVerbHasHelp(string verb)
     {
         var r = Run(verb, "--help");
