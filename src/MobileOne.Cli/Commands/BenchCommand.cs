@@ -91,7 +91,7 @@ internal static class BenchCommand
                 int n = parsed.GetValue(runs) is int r && r > 0 ? r : 200;
                 var input = RandomInput(b, h, wd);
                 console.Error.WriteLine($"measuring {string.Join(", ", targets.Select(x => x.Name))}: batch {b}, {h}x{wd}, {t} thread(s), {w} warm-up + {n} timed runs" +
-                                        (targets.Count > 1 ? ", alternating" : ""));
+                                        (targets.Count > 1 ? ", alternating in blocks of 10" : ""));
                 var stats = LatencyBenchmark.MeasureInterleaved(targets.Select(x => x.Engine.Prepare(input, b, h, wd)).ToList(), w, n, b);
                 Report(console, targets, stats, t, h, wd, gflops, parsed.GetValue(json));
                 return 0;
@@ -164,7 +164,7 @@ internal static class BenchCommand
         {
             var header = string.Format(inv, "{0,-4} {1,12} {2,14}", "", "params", "MACs");
             foreach (var e in engines) header += string.Format(inv, " {0,14} {1,14} {2,8}", $"{e} fused", $"{e} unfused", "speed-up");
-            console.Out.WriteLine($"median latency (ms), batch {batch}, {h}x{w}, {threads} thread(s), {runs} runs after {warmup} warm-up, targets alternating per variant");
+            console.Out.WriteLine($"median latency (ms), batch {batch}, {h}x{w}, {threads} thread(s), {runs} runs after {warmup} warm-up, targets alternating in blocks of 10 runs per variant");
             console.Out.WriteLine(header);
         }
         foreach (var name in MobileOneVariants.Names)

@@ -33,9 +33,8 @@ internal static class ExportCommand
         command.SetAction(parsed =>
         {
             var (h, w) = InputSize.Parse(parsed.GetValue(size)!);
-            var options = new OnnxExportOptions { Opset = parsed.GetValue(opset), InputHeight = h, InputWidth = w, DynamicSpatial = parsed.GetValue(dynamic) };
-            if (!OnnxExportOptions.SupportedOpsets.Contains(options.Opset))
-                throw new MobileOneException($"opset {options.Opset} is not supported; choose one of {OnnxExportOptions.SupportedOpsets[0]}-{OnnxExportOptions.SupportedOpsets[^1]}");
+            // Validated before the checkpoint is read, so a bad request fails fast.
+            var options = new OnnxExportOptions { Opset = parsed.GetValue(opset), InputHeight = h, InputWidth = w, DynamicSpatial = parsed.GetValue(dynamic) }.Validated();
             using var scope = NewDisposeScope();
             var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed));
             console.Out.WriteLine($"read {ForwardCommand.Describe(loaded)}");

@@ -27,6 +27,16 @@ public sealed record OnnxExportOptions
     /// <summary>Fraction of the resized image kept by the center crop at evaluation (timm's crop_pct).</summary>
     public double CropPct { get; init; } = 0.875;
 
+    /// <summary>Checks the options, naming what is wrong; returns them for chaining.</summary>
+    public OnnxExportOptions Validated()
+    {
+        if (!SupportedOpsets.Contains(Opset))
+            throw new MobileOneException($"opset {Opset} is not supported; choose one of {SupportedOpsets[0]}-{SupportedOpsets[^1]}");
+        if (!DynamicSpatial && (InputHeight < 1 || InputWidth < 1))
+            throw new MobileOneException($"input size must be positive, found {InputHeight}x{InputWidth}");
+        return this;
+    }
+
     /// <summary>Extra metadata entries (key, value).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
 }

@@ -28,11 +28,7 @@ public static class OnnxExporter
     /// <summary>Builds the ONNX model.</summary>
     internal static ModelProto Build(MobileOneModel model, OnnxExportOptions? options = null)
     {
-        options ??= new OnnxExportOptions();
-        if (!OnnxExportOptions.SupportedOpsets.Contains(options.Opset))
-            throw new MobileOneException($"opset {options.Opset} is not supported; choose one of {OnnxExportOptions.SupportedOpsets[0]}-{OnnxExportOptions.SupportedOpsets[^1]}");
-        if (!options.DynamicSpatial && (options.InputHeight < 1 || options.InputWidth < 1))
-            throw new MobileOneException($"input size must be positive, found {options.InputHeight}x{options.InputWidth}");
+        options = (options ?? new OnnxExportOptions()).Validated();
         var g = new OnnxGraphBuilder();
         long?[] inputShape = options.DynamicSpatial ? [null, 3, null, null] : [null, 3, options.InputHeight, options.InputWidth];
         g.Input(InputName, inputShape, ["batch", "", "height", "width"]);
