@@ -61,7 +61,7 @@ public static partial class ConfigInference
         MobileOneConfig config;
         try
         {
-            config = new MobileOneConfig(blocks.Select(b => b / 2).ToArray(), widths, useSe, branches, (int)linear[0]);
+            config = new MobileOneConfig(blocks.Select(b => b / 2).ToArray(), widths, useSe, branches, (int)linear[0], (int)Shape($"stage0.{kernel}")[1]);
         }
         catch (MobileOneException e)
         {

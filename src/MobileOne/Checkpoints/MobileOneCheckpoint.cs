@@ -44,7 +44,8 @@ public static class MobileOneCheckpoint
         else
         {
             fused = inferred?.Fused ?? apple.Keys.Any(k => k.Contains(".reparam_conv."));
-            if (inferred is not null) CheckMatches(config, inferred, path);
+            // Strides are not recorded in weights: the request's hold.
+            if (inferred is not null) CheckMatches(config, inferred with { Config = inferred.Config.WithInput(inferred.Config.InChannels, config.Strides) }, path);
         }
         var model = new MobileOneModel(config, inferenceMode: fused);
         LoadInto(model, apple, path);

@@ -30,7 +30,8 @@ public static class OnnxExporter
     {
         options = (options ?? new OnnxExportOptions()).Validated();
         var g = new OnnxGraphBuilder();
-        long?[] inputShape = options.DynamicSpatial ? [null, 3, null, null] : [null, 3, options.InputHeight, options.InputWidth];
+        long c = model.Config.InChannels;
+        long?[] inputShape = options.DynamicSpatial ? [null, c, null, null] : [null, c, options.InputHeight, options.InputWidth];
         g.Input(InputName, inputShape, ["batch", "", "height", "width"]);
         using (no_grad())
         {

@@ -9,8 +9,11 @@ public interface IInferenceEngine : IDisposable
     /// <summary>Number of output classes.</summary>
     int NumClasses { get; }
 
+    /// <summary>Channels of the input images (3, or 1 for a grayscale model).</summary>
+    int InputChannels { get; }
+
     /// <summary>
-    /// Prepares repeated runs on one pre-allocated input of shape [n, 3, h, w] (the benchmark protocol):
+    /// Prepares repeated runs on one pre-allocated input of shape [n, channels, h, w] (the benchmark protocol):
     /// the returned run reads <paramref name="input"/> as it is at call time and returns the logits.
     /// </summary>
     Func<float[]> Prepare(float[] input, int n, int h, int w);

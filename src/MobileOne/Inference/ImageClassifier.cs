@@ -14,6 +14,8 @@ public sealed class ImageClassifier : IDisposable
 {
     private ImageClassifier(IInferenceEngine engine, ImagePreprocessor preprocessing, IReadOnlyList<string> labels)
     {
+        if (engine.InputChannels != 3)
+            throw new MobileOneException($"the model takes {engine.InputChannels}-channel input; image classification needs an RGB (3-channel) model");
         if (labels.Count != engine.NumClasses)
             throw new MobileOneException($"{labels.Count} class labels given for a classifier with {engine.NumClasses} classes");
         Engine = engine;

@@ -48,13 +48,14 @@ public sealed class OnnxEngine : IInferenceEngine
             throw Invalid($"expected one input and at least one output, found {session.InputMetadata.Count} inputs and {session.OutputMetadata.Count} outputs");
         var (inName, input) = session.InputMetadata.First();
         var (outName, output) = session.OutputMetadata.First();
-        if (input.ElementType != typeof(float) || input.Dimensions.Length != 4 || (input.Dimensions[1] > 0 && input.Dimensions[1] != 3))
-            throw Invalid($"expected a float input [N, 3, H, W], found {input.ElementType.Name} [{string.Join(", ", input.Dimensions)}]");
+        if (input.ElementType != typeof(float) || input.Dimensions.Length != 4 || input.Dimensions[1] <= 0)
+            throw Invalid($"expected a float input [N, C, H, W], found {input.ElementType.Name} [{string.Join(", ", input.Dimensions)}]");
         if (output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
             throw Invalid($"expected an output [N, classes], found [{string.Join(", ", output.Dimensions)}]");
         inputName = inName;
         outputName = outName;
         NumClasses = output.Dimensions[1];
+        InputChannels = input.Dimensions[1];
         FixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
         FixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
         Metadata = session.ModelMetadata.CustomMetadataMap;
@@ -76,6 +77,9 @@ public sealed class OnnxEngine : IInferenceEngine
 
     /// <inheritdoc/>
     public int NumClasses { get; }
+
+    /// <inheritdoc/>
+    public int InputChannels { get; }
 
     /// <summary>Input height fixed by the graph, or null when symbolic.</summary>
     public int? FixedHeight { get; }
@@ -104,9 +108,10 @@ public sealed class OnnxEngine : IInferenceEngine
     {
         if ((FixedHeight is int fh && fh != h) || (FixedWidth is int fw && fw != w))
             throw new MobileOneException($"{Source}: the graph takes {FixedHeight}x{FixedWidth} inputs, not {h}x{w} (export with --dynamic for any size)");
-        if (input.Length != (long)n * 3 * h * w)
-            throw new ArgumentException($"input holds {input.Length} floats, not {n}x3x{h}x{w}");
-        var value = OrtValue.CreateTensorValueFromMemory(input, [n, 3, h, w]);
+        int c = InputChannels;
+        if (input.Length != (long)n * c * h * w)
+            throw new ArgumentException($"input holds {input.Length} floats, not {n}x{c}x{h}x{w}");
+        var value = OrtValue.CreateTensorValueFromMemory(input, [n, c, h, w]);
         string[] inputs = [inputName], outputs = [outputName];
         OrtValue[] values = [value];
         return () =>

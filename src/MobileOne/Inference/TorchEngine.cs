@@ -28,16 +28,20 @@ public sealed class TorchEngine : IInferenceEngine
     public int NumClasses => model.Config.NumClasses;
 
     /// <inheritdoc/>
+    public int InputChannels => model.Config.InChannels;
+
+    /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
     {
-        if (input.Length != (long)n * 3 * h * w)
-            throw new ArgumentException($"input holds {input.Length} floats, not {n}x3x{h}x{w}");
+        int c = InputChannels;
+        if (input.Length != (long)n * c * h * w)
+            throw new ArgumentException($"input holds {input.Length} floats, not {n}x{c}x{h}x{w}");
         return () =>
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
             // from_array shares the managed buffer: the run sees the input as it is now.
-            var x = torch.from_array(input).view(n, 3, h, w);
+            var x = torch.from_array(input).view(n, c, h, w);
             return model.forward(x).data<float>().ToArray();
         };
     }

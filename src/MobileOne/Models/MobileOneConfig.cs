@@ -22,15 +22,22 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         IReadOnlyList<double> widthMultipliers,
         bool useSe = false,
         int numConvBranches = 1,
-        int numClasses = 1000)
+        int numClasses = 1000,
+        int inChannels = 3,
+        IReadOnlyList<int>? strides = null)
     {
         NumBlocksPerStage = numBlocksPerStage.ToArray();
         WidthMultipliers = widthMultipliers.ToArray();
         UseSe = useSe;
         NumConvBranches = numConvBranches;
         NumClasses = numClasses;
+        InChannels = inChannels;
+        Strides = (strides ?? DefaultStrides).ToArray();
         Validate();
     }
+
+    /// <summary>The reference's downsampling: stride 2 in the stem and at the start of every stage.</summary>
+    public static readonly IReadOnlyList<int> DefaultStrides = [2, 2, 2, 2, 2];
 
     /// <summary>Number of depthwise/pointwise block pairs in each of the four stages.</summary>
     public IReadOnlyList<int> NumBlocksPerStage { get; }
@@ -46,6 +53,18 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
 
     /// <summary>Number of output classes of the linear head.</summary>
     public int NumClasses { get; }
+
+    /// <summary>Input image channels (3 for RGB; 1 for grayscale data such as Fashion-MNIST).</summary>
+    public int InChannels { get; }
+
+    /// <summary>
+    /// Strides of the stem and of the first block of each stage (output stride = their product, 32 by
+    /// default). Small inputs such as 28x28 use 1 for some of them; a checkpoint does not record this.
+    /// </summary>
+    public IReadOnlyList<int> Strides { get; }
+
+    /// <summary>Total downsampling from input to the last feature map.</summary>
+    public int OutputStride => Strides.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Output channels of the stem: min(64, int(64 * a1)).</summary>
     public int StemChannels => Math.Min(64, StageChannels(0));
@@ -74,7 +93,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         var stages = new List<IReadOnlyList<MobileOneBlockSpec>>
         {
             // The stem has a single conv branch whatever k is.
-            new[] { new MobileOneBlockSpec(3, StemChannels, 3, 2, 1, 1, false) },
+            new[] { new MobileOneBlockSpec(InChannels, StemChannels, 3, Strides[0], 1, 1, false) },
         };
         int inPlanes = StemChannels;
         for (int s = 0; s < 4; s++)
@@ -84,7 +103,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             for (int i = 0; i < n; i++)
             {
                 bool se = i >= n - withSe;
-                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? 2 : 1, inPlanes, NumConvBranches, se));
+                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? Strides[s + 1] : 1, inPlanes, NumConvBranches, se));
                 blocks.Add(new MobileOneBlockSpec(inPlanes, planes, 1, 1, 1, NumConvBranches, se));
                 inPlanes = planes;
             }
@@ -95,11 +114,15 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
 
     /// <summary>A copy with another class count.</summary>
     public MobileOneConfig WithNumClasses(int numClasses) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses, InChannels, Strides);
 
     /// <summary>A copy with another number of conv branches.</summary>
     public MobileOneConfig WithNumConvBranches(int k) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides);
+
+    /// <summary>A copy with other input channels and strides.</summary>
+    public MobileOneConfig WithInput(int inChannels, IReadOnlyList<int> strides) =>
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, inChannels, strides);
 
     private void Validate()
     {
@@ -123,6 +146,10 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             throw new MobileOneException($"num_conv_branches must be between 1 and 64, found {NumConvBranches}");
         if (NumClasses < 1)
             throw new MobileOneException($"num_classes must be at least 1, found {NumClasses}");
+        if (InChannels < 1 || InChannels > 64)
+            throw new MobileOneException($"in_channels must be between 1 and 64, found {InChannels}");
+        if (Strides.Count != 5 || Strides.Any(st => st is not (1 or 2)))
+            throw new MobileOneException($"strides must be 5 values of 1 or 2 (stem, stages 1-4), found [{string.Join(", ", Strides)}]");
     }
 
     /// <summary>
@@ -143,12 +170,14 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             // A whole fixture file wraps the configuration in "config".
             if (root.TryGetProperty("config", out var inner) && inner.ValueKind == JsonValueKind.Object)
                 root = inner;
-            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode"];
+            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode", "in_channels", "strides"];
             foreach (var p in root.EnumerateObject())
                 if (!known.Contains(p.Name))
                     throw new MobileOneException($"{source}: unknown key '{p.Name}'; expected some of: {string.Join(", ", known)}");
 
             int? classes = root.TryGetProperty("num_classes", out var nc) ? ReadInt(nc, source, "num_classes") : null;
+            int inChannels = root.TryGetProperty("in_channels", out var ic) ? ReadInt(ic, source, "in_channels") : 3;
+            int[]? strides = root.TryGetProperty("strides", out var st) ? ReadArray(st, source, "strides", e => ReadInt(e, source, "strides")) : null;
             if (root.TryGetProperty("variant", out var v))
             {
                 if (v.ValueKind != JsonValueKind.String)
@@ -157,7 +186,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                     if (root.TryGetProperty(other, out _))
                         throw new MobileOneException($"{source}: give either 'variant' or '{other}', not both");
                 var named = MobileOneVariants.Get(v.GetString()!);
-                return classes is int c ? named.WithNumClasses(c) : named;
+                named = classes is int c ? named.WithNumClasses(c) : named;
+                return inChannels != 3 || strides is not null ? named.WithInput(inChannels, strides ?? DefaultStrides) : named;
             }
             if (!root.TryGetProperty("width_multipliers", out var widths))
                 throw new MobileOneException($"{source}: missing key 'width_multipliers' (or give a 'variant')");
@@ -178,7 +208,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 ReadArray(widths, source, "width_multipliers", e => e.ValueKind == JsonValueKind.Number
                     ? e.GetDouble()
                     : throw new MobileOneException($"{source}: 'width_multipliers' must hold numbers, found {e.ValueKind}")),
-                useSe, k, classes ?? 1000);
+                useSe, k, classes ?? 1000, inChannels, strides);
         }
     }
 
@@ -207,6 +237,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         ["use_se"] = UseSe,
         ["num_conv_branches"] = NumConvBranches,
         ["num_classes"] = NumClasses,
+        ["in_channels"] = InChannels,
+        ["strides"] = Strides,
     });
 
     /// <inheritdoc/>
@@ -216,13 +248,17 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         && WidthMultipliers.SequenceEqual(other.WidthMultipliers)
         && UseSe == other.UseSe
         && NumConvBranches == other.NumConvBranches
-        && NumClasses == other.NumClasses;
+        && NumClasses == other.NumClasses
+        && InChannels == other.InChannels
+        && Strides.SequenceEqual(other.Strides);
 
     /// <summary>Equal up to the class count and the number of conv branches (which a fused model does not show).</summary>
     public bool SameBackbone(MobileOneConfig other, bool ignoreBranches) =>
         NumBlocksPerStage.SequenceEqual(other.NumBlocksPerStage)
         && Enumerable.Range(0, 4).All(i => StageChannels(i) == other.StageChannels(i))
         && UseSe == other.UseSe
+        && InChannels == other.InChannels
+        && Strides.SequenceEqual(other.Strides)
         && (ignoreBranches || NumConvBranches == other.NumConvBranches);
 
     /// <inheritdoc/>
@@ -237,6 +273,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         var name = MobileOneVariants.NameOf(this);
         var widths = string.Join(", ", WidthMultipliers.Select(w => w.ToString(CultureInfo.InvariantCulture)));
         return $"{(name is null ? "" : name.ToUpperInvariant() + ": ")}blocks [{string.Join(", ", NumBlocksPerStage)}], " +
-               $"widths [{widths}], k={NumConvBranches}, SE={(UseSe ? "yes" : "no")}, classes={NumClasses}";
+               $"widths [{widths}], k={NumConvBranches}, SE={(UseSe ? "yes" : "no")}, classes={NumClasses}" +
+               (InChannels != 3 ? $", in_channels={InChannels}" : "") +
+               (Strides.SequenceEqual(DefaultStrides) ? "" : $", strides [{string.Join(", ", Strides)}]");
     }
 }

@@ -83,8 +83,8 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
-        if (x.dim() != 4 || x.shape[1] != 3)
-            throw new MobileOneException($"expected an input of shape [N, 3, H, W], found [{string.Join(", ", x.shape)}]");
+        if (x.dim() != 4 || x.shape[1] != Config.InChannels)
+            throw new MobileOneException($"expected an input of shape [N, {Config.InChannels}, H, W], found [{string.Join(", ", x.shape)}]");
         using var scope = NewDisposeScope();
         var h = x;
         foreach (var stage in stages) h = stage.forward(h);
