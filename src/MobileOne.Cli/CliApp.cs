@@ -27,6 +27,9 @@ public static class CliApp
             ExportCommand.Create(console),
             PredictCommand.Create(console),
             BenchCommand.Create(console),
+            TrainCommand.Create(console),
+            EvalCommand.Create(console),
+            QuickstartCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -68,10 +68,10 @@ public sealed class CheckpointTensor
         };
     }
 
-    /// <summary>Copies a TorchSharp tensor (float32, float64 or int64) into checkpoint form.</summary>
+    /// <summary>Copies a TorchSharp tensor into checkpoint form (half-precision floats are stored as float32).</summary>
     public static CheckpointTensor FromTorch(Tensor t)
     {
-        using var c = t.detach().cpu().contiguous();
+        using var c = t.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? t.detach().cpu().to(float32).contiguous() : t.detach().cpu().contiguous();
         long[] shape = c.shape;
         return c.dtype switch
         {

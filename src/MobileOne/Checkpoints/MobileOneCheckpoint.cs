@@ -18,6 +18,9 @@ public sealed record LoadedCheckpoint(MobileOneModel Model, CheckpointLayout Lay
 /// </summary>
 public static class MobileOneCheckpoint
 {
+    /// <summary>Name of the configuration file read from a checkpoint's folder when no configuration is given.</summary>
+    public const string SidecarConfigName = "model_config.json";
+
     /// <summary>
     /// Reads a checkpoint. The layout (Apple, timm, mmpretrain), the format and whether it is fused are
     /// detected. Without <paramref name="config"/> the architecture is read off the tensor shapes; with it,
@@ -25,6 +28,10 @@ public static class MobileOneCheckpoint
     /// </summary>
     public static LoadedCheckpoint Load(string path, MobileOneConfig? config = null)
     {
+        // A training run keeps model_config.json beside its checkpoints: it records what the weights
+        // cannot show (strides, input channels).
+        var sidecar = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", SidecarConfigName);
+        if (config is null && File.Exists(sidecar)) config = MobileOneConfig.FromJsonFile(sidecar);
         var format = CheckpointFile.Detect(path);
         var raw = CheckpointFile.Read(path);
         var layout = LayoutConverter.Detect(raw.Keys.Select(k => k.StartsWith("module.", StringComparison.Ordinal) ? k[7..] : k), path);

@@ -74,10 +74,34 @@ public static class SafetensorsFormat
         return result;
     }
 
-    /// <summary>Writes the tensors in order, with <c>{"format": "pt"}</c> metadata as timm's files carry.</summary>
-    public static void Write(Stream stream, StateDict state)
+    /// <summary>The string metadata of a file (<c>__metadata__</c>), empty when there is none.</summary>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
-        var header = new JsonObject { ["__metadata__"] = new JsonObject { ["format"] = "pt" } };
+        using var file = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[8];
+        if (file.ReadAtLeast(head, 8, throwOnEndOfStream: false) < 8) throw new CheckpointException($"{path}: truncated safetensors file (no header)");
+        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(head);
+        if (headerLen > MaxHeader || (long)headerLen > file.Length - 8)
+            throw new CheckpointException($"{path}: corrupt safetensors file: header of {headerLen:N0} bytes in a {file.Length:N0}-byte file");
+        var bytes = new byte[headerLen];
+        file.ReadExactly(bytes);
+        try
+        {
+            var meta = JsonNode.Parse(bytes)?["__metadata__"]?.AsObject();
+            return meta?.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "") ?? new Dictionary<string, string>();
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new CheckpointException($"{path}: corrupt safetensors header ({e.Message})");
+        }
+    }
+
+    /// <summary>Writes the tensors in order, with <c>{"format": "pt"}</c> metadata as timm's files carry, plus <paramref name="metadata"/>.</summary>
+    public static void Write(Stream stream, StateDict state, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var meta = new JsonObject { ["format"] = "pt" };
+        foreach (var (k, v) in metadata ?? new Dictionary<string, string>()) meta[k] = v;
+        var header = new JsonObject { ["__metadata__"] = meta };
         long offset = 0;
         foreach (var (name, t) in state)
         {

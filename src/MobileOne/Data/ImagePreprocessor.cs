@@ -20,6 +20,9 @@ public sealed record ImagePreprocessor
     /// <summary>Per-channel standard deviation (RGB).</summary>
     public IReadOnlyList<float> Std { get; init; } = [0.229f, 0.224f, 0.225f];
 
+    /// <summary>Channels produced: 3 (RGB) or 1 (luma, for grayscale models; normalised with Mean[0] and Std[0]).</summary>
+    public int Channels { get; init; } = 3;
+
     /// <summary>Length of the shorter side after the resize.</summary>
     public int ResizeSize => (int)Math.Floor(Size / CropPct + 1e-9);
 
@@ -30,18 +33,19 @@ public sealed record ImagePreprocessor
         if (!(CropPct > 0 && CropPct <= 1)) throw new MobileOneException($"crop_pct must be in (0, 1], found {CropPct}");
         if (Mean.Count != 3 || Std.Count != 3 || Std.Any(s => !(s > 0)))
             throw new MobileOneException("mean and std need 3 values each, std positive");
+        if (Channels is not (1 or 3)) throw new MobileOneException($"channels must be 1 or 3, found {Channels}");
         return this;
     }
 
-    /// <summary>The network input for one image: 3 x Size x Size floats, channel-major.</summary>
+    /// <summary>The network input for one image: Channels x Size x Size floats, channel-major.</summary>
     public float[] Process(RgbImage image)
     {
-        var output = new float[3 * Size * Size];
+        var output = new float[Channels * Size * Size];
         ProcessInto(image, output);
         return output;
     }
 
-    /// <summary>Writes the network input for one image into <paramref name="destination"/> (3 x Size x Size floats).</summary>
+    /// <summary>Writes the network input for one image into <paramref name="destination"/> (Channels x Size x Size floats).</summary>
     public void ProcessInto(RgbImage image, Span<float> destination)
     {
         int w = image.Width, h = image.Height, target = ResizeSize;
@@ -52,7 +56,25 @@ public sealed record ImagePreprocessor
             throw new MobileOneException($"image {w}x{h} resized to {rw}x{rh} is smaller than the {Size}x{Size} crop");
         int top = (int)Math.Round((rh - Size) / 2.0, MidpointRounding.ToEven);
         int left = (int)Math.Round((rw - Size) / 2.0, MidpointRounding.ToEven);
-        int plane = Size * Size;
+        Normalize(resized, left, top, destination);
+    }
+
+    /// <summary>
+    /// Writes the Size x Size window at (<paramref name="left"/>, <paramref name="top"/>) of an image as
+    /// normalised floats, channel-major (luma for one channel).
+    /// </summary>
+    public void Normalize(RgbImage resized, int left, int top, Span<float> destination)
+    {
+        int rw = resized.Width, plane = Size * Size;
+        if (Channels == 1)
+        {
+            var gray = ImageOps.Gray(resized);
+            float scale = 1f / (255f * Std[0]), shift = Mean[0] / Std[0];
+            for (int y = 0; y < Size; y++)
+                for (int x = 0; x < Size; x++)
+                    destination[y * Size + x] = gray[((top + y) * rw + left + x) * 3] * scale - shift;
+            return;
+        }
         for (int c = 0; c < 3; c++)
         {
             float scale = 1f / (255f * Std[c]), shift = Mean[c] / Std[c];

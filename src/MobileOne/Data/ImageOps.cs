@@ -1,0 +1,174 @@
+namespace MobileOne.Data;
+
+/// <summary>
+/// The image operations of AutoAugment and RandAugment on 8-bit RGB images, following PIL's
+/// definitions (ImageOps and ImageEnhance) as torchvision applies them. Geometric ops use nearest
+/// neighbour sampling with black fill, as torchvision's defaults do.
+/// </summary>
+public static class ImageOps
+{
+    /// <summary>Mirror left-right.</summary>
+    public static RgbImage FlipHorizontal(RgbImage img)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int y = 0; y < img.Height; y++)
+            for (int x = 0; x < img.Width; x++)
+                Array.Copy(img.Pixels, (y * img.Width + x) * 3, dst, (y * img.Width + img.Width - 1 - x) * 3, 3);
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>Crops the box [left, left + width) x [top, top + height).</summary>
+    public static RgbImage Crop(RgbImage img, int left, int top, int width, int height)
+    {
+        var dst = new byte[width * height * 3];
+        for (int y = 0; y < height; y++)
+            Array.Copy(img.Pixels, ((top + y) * img.Width + left) * 3, dst, y * width * 3, width * 3);
+        return new RgbImage(width, height, dst);
+    }
+
+    /// <summary>
+    /// PIL's affine transform: output pixel (x, y) takes the input pixel nearest to
+    /// (a x + b y + c, d x + e y + f); outside the image is black.
+    /// </summary>
+    public static RgbImage Affine(RgbImage img, double a, double b, double c, double d, double e, double f)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int y = 0; y < img.Height; y++)
+            for (int x = 0; x < img.Width; x++)
+            {
+                double px = x + 0.5, py = y + 0.5;
+                int sx = (int)Math.Floor(a * px + b * py + c), sy = (int)Math.Floor(d * px + e * py + f);
+                if (sx < 0 || sy < 0 || sx >= img.Width || sy >= img.Height) continue;
+                Array.Copy(img.Pixels, (sy * img.Width + sx) * 3, dst, (y * img.Width + x) * 3, 3);
+            }
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>Shear along x by <paramref name="s"/> (x' = x + s y).</summary>
+    public static RgbImage ShearX(RgbImage img, double s) => Affine(img, 1, s, 0, 0, 1, 0);
+
+    /// <summary>Shear along y by <paramref name="s"/>.</summary>
+    public static RgbImage ShearY(RgbImage img, double s) => Affine(img, 1, 0, 0, s, 1, 0);
+
+    /// <summary>Translate by (<paramref name="dx"/>, <paramref name="dy"/>) pixels.</summary>
+    public static RgbImage Translate(RgbImage img, double dx, double dy) => Affine(img, 1, 0, -dx, 0, 1, -dy);
+
+    /// <summary>Rotate by <paramref name="degrees"/> about the centre.</summary>
+    public static RgbImage Rotate(RgbImage img, double degrees)
+    {
+        double t = degrees * Math.PI / 180, cos = Math.Cos(t), sin = Math.Sin(t);
+        double cx = img.Width / 2.0, cy = img.Height / 2.0;
+        // Inverse rotation about the centre.
+        return Affine(img, cos, sin, cx - cos * cx - sin * cy, -sin, cos, cy + sin * cx - cos * cy);
+    }
+
+    /// <summary>Applies <paramref name="map"/> to every byte.</summary>
+    public static RgbImage Map(RgbImage img, Func<int, int> map)
+    {
+        var lut = new byte[256];
+        for (int i = 0; i < 256; i++) lut[i] = (byte)Math.Clamp(map(i), 0, 255);
+        var dst = new byte[img.Pixels.Length];
+        for (int i = 0; i < dst.Length; i++) dst[i] = lut[img.Pixels[i]];
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>Inverts every channel.</summary>
+    public static RgbImage Invert(RgbImage img) => Map(img, v => 255 - v);
+
+    /// <summary>Keeps the top <paramref name="bits"/> bits of each channel.</summary>
+    public static RgbImage Posterize(RgbImage img, int bits) => Map(img, v => v & (0xFF << (8 - Math.Clamp(bits, 1, 8)) & 0xFF));
+
+    /// <summary>Inverts the values at or above <paramref name="threshold"/>.</summary>
+    public static RgbImage Solarize(RgbImage img, int threshold) => Map(img, v => v >= threshold ? 255 - v : v);
+
+    /// <summary>Per channel, stretches [min, max] to [0, 255].</summary>
+    public static RgbImage AutoContrast(RgbImage img) => PerChannel(img, (hist, lut) =>
+    {
+        int lo = Array.FindIndex(hist, h => h > 0), hi = Array.FindLastIndex(hist, h => h > 0);
+        for (int v = 0; v < 256; v++) lut[v] = hi <= lo ? (byte)v : (byte)Math.Clamp((int)((v - lo) * 255.0 / (hi - lo)), 0, 255);
+    });
+
+    /// <summary>Per channel histogram equalisation (PIL's algorithm).</summary>
+    public static RgbImage Equalize(RgbImage img) => PerChannel(img, (hist, lut) =>
+    {
+        int last = Array.FindLastIndex(hist, h => h > 0);
+        int step = last < 0 ? 0 : (hist.Sum() - hist[last]) / 255;
+        for (int v = 0; v < 256; v++) lut[v] = (byte)v;
+        if (step == 0) return;
+        int n = step / 2;
+        for (int v = 0; v < 256; v++)
+        {
+            lut[v] = (byte)Math.Min(255, n / step);
+            n += hist[v];
+        }
+    });
+
+    private static RgbImage PerChannel(RgbImage img, Action<int[], byte[]> build)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int c = 0; c < 3; c++)
+        {
+            var hist = new int[256];
+            for (int i = c; i < dst.Length; i += 3) hist[img.Pixels[i]]++;
+            var lut = new byte[256];
+            build(hist, lut);
+            for (int i = c; i < dst.Length; i += 3) dst[i] = lut[img.Pixels[i]];
+        }
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>PIL's ImageEnhance: blend between a degenerate image and the image by <paramref name="factor"/> (1 = unchanged).</summary>
+    public static RgbImage Blend(RgbImage img, byte[] degenerate, double factor)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int i = 0; i < dst.Length; i++)
+            dst[i] = (byte)Math.Clamp((int)Math.Round(degenerate[i] + factor * (img.Pixels[i] - degenerate[i])), 0, 255);
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>Brightness: blend with black.</summary>
+    public static RgbImage Brightness(RgbImage img, double factor) => Blend(img, new byte[img.Pixels.Length], factor);
+
+    /// <summary>Colour (saturation): blend with the grayscale image.</summary>
+    public static RgbImage Color(RgbImage img, double factor) => Blend(img, Gray(img), factor);
+
+    /// <summary>Contrast: blend with the mean gray level.</summary>
+    public static RgbImage Contrast(RgbImage img, double factor)
+    {
+        var gray = Gray(img);
+        double mean = 0;
+        for (int i = 0; i < gray.Length; i += 3) mean += gray[i];
+        var level = (byte)(int)(mean / (gray.Length / 3) + 0.5);
+        return Blend(img, Enumerable.Repeat(level, img.Pixels.Length).ToArray(), factor);
+    }
+
+    /// <summary>Sharpness: blend with PIL's SMOOTH-filtered image (borders kept).</summary>
+    public static RgbImage Sharpness(RgbImage img, double factor)
+    {
+        var smooth = (byte[])img.Pixels.Clone();
+        int w = img.Width, h = img.Height;
+        for (int y = 1; y < h - 1; y++)
+            for (int x = 1; x < w - 1; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    int sum = 0;
+                    for (int dy = -1; dy <= 1; dy++)
+                        for (int dx = -1; dx <= 1; dx++)
+                            sum += img.Pixels[((y + dy) * w + x + dx) * 3 + c] * (dx == 0 && dy == 0 ? 5 : 1);
+                    smooth[(y * w + x) * 3 + c] = (byte)((sum + 6) / 13);
+                }
+        return Blend(img, smooth, factor);
+    }
+
+    /// <summary>ITU-R 601 luma (PIL's convert("L")), replicated to three channels.</summary>
+    public static byte[] Gray(RgbImage img)
+    {
+        var g = new byte[img.Pixels.Length];
+        for (int i = 0; i < g.Length; i += 3)
+        {
+            var l = (byte)((img.Pixels[i] * 19595 + img.Pixels[i + 1] * 38470 + img.Pixels[i + 2] * 7471 + 0x8000) >> 16);
+            g[i] = g[i + 1] = g[i + 2] = l;
+        }
+        return g;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text.Json;
+using MobileOne.Checkpoints;
+using MobileOne.IO;
+using MobileOne.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Training;
+
+/// <summary>
+/// The files of a training run: config.json and model_config.json, metrics.jsonl, state.safetensors
+/// (everything needed to resume), last/best/ema weights in Apple's layout, and plots. Every file is
+/// written atomically; state.safetensors is written last, so whatever it says is on disk.
+/// </summary>
+public sealed class RunFolder
+{
+    /// <summary>Uses (and creates) <paramref name="path"/>.</summary>
+    public RunFolder(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(Path);
+    }
+
+    /// <summary>The folder.</summary>
+    public string Path { get; }
+
+    /// <summary>A file in the folder.</summary>
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    /// <summary>The resumable state file.</summary>
+    public string StateFile => File("state.safetensors");
+
+    /// <summary>Whether the folder holds a resumable run.</summary>
+    public bool CanResume => System.IO.File.Exists(StateFile) && System.IO.File.Exists(File("config.json"));
+
+    /// <summary>Writes the resolved configuration (and the model's own, for other verbs' --config).</summary>
+    public void WriteConfig(TrainOptions o, MobileOneConfig model)
+    {
+        AtomicFile.WriteAllText(File("config.json"), o.ToJson());
+        AtomicFile.WriteAllText(File(MobileOneCheckpoint.SidecarConfigName), model.ToJson());
+    }
+
+    /// <summary>Reads the configuration of a run to resume.</summary>
+    public TrainOptions ReadConfig()
+    {
+        var path = File("config.json");
+        if (!System.IO.File.Exists(path)) throw new MobileOneException($"{Path}: no config.json; not a training run folder");
+        return TrainOptions.FromJson(System.IO.File.ReadAllText(path), path);
+    }
+
+    /// <summary>Rewrites metrics.jsonl with the history (one JSON object per epoch).</summary>
+    public void WriteMetrics(IReadOnlyList<EpochMetrics> history)
+    {
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+        AtomicFile.WriteAllText(File("metrics.jsonl"), string.Concat(history.Select(m => JsonSerializer.Serialize(m, options) + "\n")));
+    }
+
+    /// <summary>Reads metrics.jsonl.</summary>
+    public List<EpochMetrics> ReadMetrics()
+    {
+        var path = File("metrics.jsonl");
+        if (!System.IO.File.Exists(path)) return [];
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+        return System.IO.File.ReadAllLines(path).Where(l => l.Trim().Length > 0)
+            .Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, options) ?? throw new MobileOneException($"{path}: corrupt line")).ToList();
+    }
+
+    /// <summary>Saves weights in Apple's layout (PyTorch zip), atomically.</summary>
+    public void SaveWeights(string name, nn.Module model) => MobileOneCheckpoint.Save(model, File(name), CheckpointLayout.Apple, CheckpointFormat.Pth);
+
+    /// <summary>Training position and bookkeeping saved with the state.</summary>
+    public sealed record Position(long Step, int Epoch, int BatchInEpoch, long EmaUpdates, double BestTop1, double ElapsedSeconds);
+
+    /// <summary>Writes model, EMA and optimiser tensors and the position into state.safetensors.</summary>
+    public void SaveState(MobileOneModel model, ModelEma? ema, Sgd sgd, Position position)
+    {
+        var state = new StateDict();
+        foreach (var (k, v) in MobileOneCheckpoint.ToStateDict(model)) state.Add("model." + k, v);
+        if (ema is not null)
+            foreach (var (k, v) in MobileOneCheckpoint.ToStateDict(ema.Model)) state.Add("ema." + k, v);
+        foreach (var (k, v) in sgd.State()) state.Add("optim." + k, CheckpointTensor.FromTorch(v));
+        var inv = CultureInfo.InvariantCulture;
+        var meta = new Dictionary<string, string>
+        {
+            ["step"] = position.Step.ToString(inv),
+            ["epoch"] = position.Epoch.ToString(inv),
+            ["batch_in_epoch"] = position.BatchInEpoch.ToString(inv),
+            ["ema_updates"] = position.EmaUpdates.ToString(inv),
+            ["best_top1"] = position.BestTop1.ToString("R", inv),
+            ["elapsed_seconds"] = position.ElapsedSeconds.ToString("R", inv),
+        };
+        AtomicFile.Write(StateFile, s => SafetensorsFormat.Write(s, state, meta));
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote; returns the position.</summary>
+    public Position LoadState(MobileOneModel model, ModelEma? ema, Sgd sgd)
+    {
+        var all = SafetensorsFormat.Read(StateFile);
+        var meta = SafetensorsFormat.ReadMetadata(StateFile);
+        StateDict Part(string prefix) => new(all.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(kv => new KeyValuePair<string, CheckpointTensor>(kv.Key[prefix.Length..], kv.Value)));
+        MobileOneCheckpoint.LoadInto(model, Part("model."), StateFile);
+        if (ema is not null) MobileOneCheckpoint.LoadInto(ema.Model, Part("ema."), StateFile);
+        var optim = Part("optim.").ToDictionary(kv => kv.Key, kv => kv.Value.ToTorch());
+        sgd.LoadState(optim);
+        foreach (var t in optim.Values) t.Dispose();
+        string Get(string key) => meta.TryGetValue(key, out var v) ? v : throw new MobileOneException($"{StateFile}: metadata lacks '{key}'");
+        var inv = CultureInfo.InvariantCulture;
+        return new Position(long.Parse(Get("step"), inv), int.Parse(Get("epoch"), inv), int.Parse(Get("batch_in_epoch"), inv),
+            long.Parse(Get("ema_updates"), inv), double.Parse(Get("best_top1"), inv), double.Parse(Get("elapsed_seconds"), inv));
+    }
+}

@@ -1,0 +1,101 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileOne.Training;
+
+/// <summary>
+/// SGD with momentum (PyTorch's update: buf = m buf + g, step along buf, or g + m buf with Nesterov),
+/// coupled weight decay per parameter group, float32 master weights for models kept in bfloat16, and
+/// a state (momentum buffers) that checkpoints can save and restore exactly.
+/// </summary>
+public sealed class Sgd : IDisposable
+{
+    private readonly List<(string Name, Parameter Param, bool Decay)> parameters;
+    private readonly Dictionary<string, Tensor> momentum = [];
+    private readonly Dictionary<string, Tensor> master = [];
+
+    /// <summary>
+    /// Creates the optimiser over named parameters; when <paramref name="decayNormAndBias"/> is false,
+    /// BatchNorm weights and every bias (1-D tensors) are left out of weight decay.
+    /// </summary>
+    public Sgd(IEnumerable<(string Name, Parameter Param)> named, double momentum = 0.9, bool nesterov = false, bool decayNormAndBias = false)
+    {
+        parameters = named.Where(p => p.Param.requires_grad).Select(p => (p.Name, p.Param, decayNormAndBias || p.Param.dim() > 1)).ToList();
+        Momentum = momentum;
+        Nesterov = nesterov;
+        foreach (var (name, p, _) in parameters)
+            if (p.dtype != ScalarType.Float32) master[name] = p.detach().to(float32).clone();
+    }
+
+    /// <summary>Momentum factor.</summary>
+    public double Momentum { get; }
+
+    /// <summary>Nesterov momentum.</summary>
+    public bool Nesterov { get; }
+
+    /// <summary>Learning rate of the next step.</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>Weight decay of the next step (applied to the decayed group).</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Number of parameters with and without weight decay.</summary>
+    public (int Decayed, int NotDecayed) GroupSizes => (parameters.Count(p => p.Decay), parameters.Count(p => !p.Decay));
+
+    /// <summary>One update from the current gradients.</summary>
+    public void Step()
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, p, decay) in parameters)
+        {
+            if (p.grad is not { } grad) continue;
+            using var scope = NewDisposeScope();
+            var weight = master.TryGetValue(name, out var m) ? m : (Tensor)p;
+            var g = grad.to(float32);
+            if (decay && WeightDecay != 0) g = g.add(weight, alpha: WeightDecay);
+            if (!momentum.TryGetValue(name, out var buf))
+            {
+                buf = g.clone().DetachFromDisposeScope();
+                momentum[name] = buf;
+            }
+            else
+            {
+                buf.mul_(Momentum).add_(g);
+            }
+            var update = Nesterov ? g.add(buf, alpha: Momentum) : buf;
+            weight.sub_(update * LearningRate);
+            if (!ReferenceEquals(weight, p)) p.copy_(weight);
+        }
+    }
+
+    /// <summary>Clears the gradients.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p, _) in parameters) p.grad?.zero_();
+    }
+
+    /// <summary>The momentum buffers and float32 master weights by parameter name (for checkpoints).</summary>
+    public IEnumerable<(string Key, Tensor Value)> State() =>
+        momentum.Select(kv => ("momentum." + kv.Key, kv.Value)).Concat(master.Select(kv => ("master." + kv.Key, kv.Value)));
+
+    /// <summary>Restores what <see cref="State"/> returned.</summary>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var names = parameters.Select(p => p.Name).ToHashSet();
+        foreach (var (key, value) in state)
+        {
+            var (kind, name) = key.StartsWith("momentum.") ? ("momentum", key[9..]) : key.StartsWith("master.") ? ("master", key[7..]) : ("", key);
+            if (!names.Contains(name)) throw new MobileOneException($"optimizer state names unknown parameter '{name}'");
+            if (kind == "momentum") momentum[name] = value.to(float32).clone();
+            else if (kind == "master") master[name] = value.to(float32).clone();
+            else throw new MobileOneException($"unexpected optimizer state key '{key}'");
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var t in momentum.Values.Concat(master.Values)) t.Dispose();
+    }
+}

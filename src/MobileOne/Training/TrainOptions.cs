@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MobileOne.Data;
+
+namespace MobileOne.Training;
+
+/// <summary>
+/// Everything that defines a training run, with the paper's defaults; written to the run folder as
+/// <c>config.json</c> so that a run can be resumed and reproduced.
+/// </summary>
+public sealed record TrainOptions
+{
+    /// <summary>"fashion-mnist" or a folder with train/ and val/ class folders.</summary>
+    public string Data { get; init; } = "fashion-mnist";
+
+    /// <summary>Model configuration JSON (as <see cref="Models.MobileOneConfig.ToJson"/> writes it).</summary>
+    public string Model { get; init; } = "";
+
+    /// <summary>Epochs.</summary>
+    public int Epochs { get; init; } = 300;
+
+    /// <summary>Batch size.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>Peak learning rate; null means 0.1 x batch / 256 (the paper's 0.1 at batch 256).</summary>
+    public double? Lr { get; init; }
+
+    /// <summary>The learning rate actually used.</summary>
+    [JsonIgnore]
+    public double EffectiveLr => Lr ?? 0.1 * BatchSize / 256.0;
+
+    /// <summary>Final learning rate of the cosine.</summary>
+    public double MinLr { get; init; }
+
+    /// <summary>Linear warm-up length in epochs (mmpretrain's reproduction uses 5).</summary>
+    public double WarmupEpochs { get; init; } = 5;
+
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Nesterov momentum.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>Weight decay at the start (annealed on a cosine to <see cref="WeightDecayEnd"/>).</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary>Weight decay at the end.</summary>
+    public double WeightDecayEnd { get; init; } = 1e-5;
+
+    /// <summary>Apply weight decay to BatchNorm weights and biases too (off: mmpretrain's choice).</summary>
+    public bool DecayNormAndBias { get; init; }
+
+    /// <summary>Label smoothing.</summary>
+    public double LabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>EMA decay of the weights (0 disables the EMA).</summary>
+    public double EmaDecay { get; init; } = 0.9995;
+
+    /// <summary>Input size at the end of training (and for evaluation).</summary>
+    public int ImageSize { get; init; } = 224;
+
+    /// <summary>Progressive resizing: "size:fraction,..." (e.g. "160:0,192:0.33,224:0.66"); empty keeps <see cref="ImageSize"/>.</summary>
+    public string ResizeSchedule { get; init; } = "";
+
+    /// <summary>Augmentation policy.</summary>
+    [JsonConverter(typeof(JsonStringEnumConverter<AugmentPolicy>))]
+    public AugmentPolicy Augment { get; init; } = AugmentPolicy.None;
+
+    /// <summary>RandAugment magnitude (of 10).</summary>
+    public int RandAugmentMagnitude { get; init; } = 9;
+
+    /// <summary>RandomResizedCrop's smallest area fraction.</summary>
+    public double CropScaleMin { get; init; } = 0.08;
+
+    /// <summary>Horizontal flips.</summary>
+    public bool HorizontalFlip { get; init; } = true;
+
+    /// <summary>Fraction kept by the evaluation center crop.</summary>
+    public double EvalCropPct { get; init; } = 0.875;
+
+    /// <summary>Input channels: 3, or 1 to feed grayscale data as one channel.</summary>
+    public int Channels { get; init; } = 3;
+
+    /// <summary>Normalisation mean per channel (RGB order).</summary>
+    public float[] Mean { get; init; } = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>Normalisation standard deviation per channel.</summary>
+    public float[] Std { get; init; } = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Train in bfloat16 (float32 master weights in the optimiser).</summary>
+    public bool Bf16 { get; init; }
+
+    /// <summary>LibTorch threads (0 = all cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Threads preparing batches.</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>Seed of initialisation, data order and augmentation.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Also write a resumable checkpoint every this many steps (0: only at epoch ends).</summary>
+    public int CheckpointEvery { get; init; } = 500;
+
+    /// <summary>Use at most this many training images (class-balanced; 0 = all).</summary>
+    public int TrainSubset { get; init; }
+
+    /// <summary>Use at most this many validation images (0 = all).</summary>
+    public int ValSubset { get; init; }
+
+    /// <summary>Stop after this many steps in total (0 = run all epochs); for smoke tests and time budgets.</summary>
+    public int MaxSteps { get; init; }
+
+    /// <summary>Stop after this many seconds of training (0 = no limit); the schedule still spans all epochs.</summary>
+    public double TimeBudgetSeconds { get; init; }
+
+    /// <summary>The resize schedule as (size, start fraction) pairs, in order; one entry when there is none.</summary>
+    public IReadOnlyList<(int Size, double Start)> Resolutions()
+    {
+        if (string.IsNullOrWhiteSpace(ResizeSchedule)) return [(ImageSize, 0)];
+        var list = new List<(int, double)>();
+        foreach (var part in ResizeSchedule.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split(':');
+            if (kv.Length != 2 || !int.TryParse(kv[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size < 1
+                || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var start) || start is < 0 or >= 1)
+                throw new MobileOneException($"--resize-schedule: '{part}' is not SIZE:FRACTION with a fraction in [0, 1)");
+            list.Add((size, start));
+        }
+        if (list[0].Item2 != 0) throw new MobileOneException("--resize-schedule must start at fraction 0");
+        for (int i = 1; i < list.Count; i++)
+            if (list[i].Item2 <= list[i - 1].Item2) throw new MobileOneException("--resize-schedule fractions must increase");
+        return list;
+    }
+
+    /// <summary>Image size and augmentation strength at a point of training (fraction in [0, 1]).</summary>
+    public (int Size, double Strength) ProgressiveSettings(double fraction)
+    {
+        var r = Resolutions();
+        int stage = r.Count - 1;
+        while (stage > 0 && fraction < r[stage].Start) stage--;
+        return (r[stage].Size, (stage + 1.0) / r.Count);
+    }
+
+    /// <summary>Checks the values, naming the bad one.</summary>
+    public TrainOptions Validated()
+    {
+        void Require(bool ok, string message) { if (!ok) throw new MobileOneException(message); }
+        Require(Epochs >= 1, $"epochs must be at least 1, found {Epochs}");
+        Require(BatchSize >= 1, $"batch size must be at least 1, found {BatchSize}");
+        Require(EffectiveLr > 0, $"learning rate must be positive, found {EffectiveLr}");
+        Require(LabelSmoothing is >= 0 and < 1, $"label smoothing must be in [0, 1), found {LabelSmoothing}");
+        Require(EmaDecay is >= 0 and < 1, $"EMA decay must be in [0, 1), found {EmaDecay}");
+        Require(Channels is 1 or 3, $"channels must be 1 or 3, found {Channels}");
+        Require(Mean.Length == 3 && Std.Length == 3, "mean and std need 3 values each");
+        Require(CropScaleMin is > 0 and <= 1, $"crop scale must be in (0, 1], found {CropScaleMin}");
+        Require(WarmupEpochs >= 0, $"warm-up must be 0 or more epochs, found {WarmupEpochs}");
+        Resolutions();
+        return this;
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>JSON with snake_case keys.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
+    public static TrainOptions FromJson(string json, string source)
+    {
+        try { return JsonSerializer.Deserialize<TrainOptions>(json, Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new MobileOneException($"{source}: not a training configuration ({e.Message})"); }
+    }
+}

@@ -1,0 +1,66 @@
+using MobileOne.IO;
+using ScottPlot;
+
+namespace MobileOne.Training;
+
+/// <summary>PNG curves of a run: loss and accuracy per epoch.</summary>
+public static class TrainingPlots
+{
+    /// <summary>Writes <c>loss.png</c> and <c>accuracy.png</c> into <paramref name="directory"/> (atomically).</summary>
+    public static void Write(IReadOnlyList<EpochMetrics> history, string directory)
+    {
+        if (history.Count == 0) return;
+        double[] epochs = history.Select(m => (double)m.Epoch + 1).ToArray();
+        Save(Path.Combine(directory, "loss.png"), "Loss", "loss",
+            ("train", history.Select(m => m.TrainLoss).ToArray()), ("validation", history.Select(m => m.ValLoss).ToArray()));
+        var acc = new List<(string, double[])>
+        {
+            ("train top-1", history.Select(m => 100 * m.TrainTop1).ToArray()),
+            ("validation top-1", history.Select(m => 100 * m.ValTop1).ToArray()),
+        };
+        if (history.All(m => m.EmaValTop1 is not null)) acc.Add(("EMA validation top-1", history.Select(m => 100 * m.EmaValTop1!.Value).ToArray()));
+        Save(Path.Combine(directory, "accuracy.png"), "Accuracy", "accuracy (%)", acc.ToArray());
+
+        void Save(string path, string title, string yLabel, params (string Name, double[] Values)[] series)
+        {
+            var plot = new Plot();
+            foreach (var (name, values) in series)
+            {
+                var s = plot.Add.Scatter(epochs, values);
+                s.LegendText = name;
+            }
+            plot.Title(title);
+            plot.XLabel("epoch");
+            plot.YLabel(yLabel);
+            plot.ShowLegend();
+            AtomicFile.WriteAllBytes(path, plot.GetImageBytes(800, 500, ImageFormat.Png));
+        }
+    }
+
+    /// <summary>Writes a confusion-matrix heat map (rows: true class, columns: predicted).</summary>
+    public static void Confusion(EvaluationResult result, string path)
+    {
+        int k = result.Confusion.GetLength(0);
+        var data = new double[k, k];
+        for (int i = 0; i < k; i++)
+        {
+            double total = 0;
+            for (int j = 0; j < k; j++) total += result.Confusion[i, j];
+            for (int j = 0; j < k; j++) data[i, j] = total == 0 ? 0 : result.Confusion[i, j] / total;
+        }
+        var plot = new Plot();
+        var map = plot.Add.Heatmap(data);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        plot.Add.ColorBar(map);
+        if (k <= 40)
+        {
+            double[] ticks = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
+            plot.Axes.Bottom.SetTicks(ticks, result.ClassNames.ToArray());
+            plot.Axes.Left.SetTicks(ticks.Select(t => (double)(k - 1 - t)).ToArray(), result.ClassNames.ToArray());
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        }
+        plot.Title($"Confusion matrix (top-1 {100 * result.Top1:F2} %), rows: true class");
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
+    }
+}

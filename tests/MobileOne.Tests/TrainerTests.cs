@@ -1,0 +1,164 @@
+using MobileOne.Checkpoints;
+using MobileOne.Data;
+using MobileOne.Models;
+using MobileOne.Training;
+using TorchSharp;
+using static MobileOne.Tests.CliTests;
+
+namespace MobileOne.Tests;
+
+/// <summary>Training runs end to end on real Fashion-MNIST data: resumable exactly, observable, accurate.</summary>
+public sealed class TrainerTests : FileTest
+{
+    private static void RequireFashionMnist()
+    {
+        if (FashionMnist.IsInstalled()) return;
+        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
+        Skip.If(true, "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)");
+    }
+
+    private static readonly MobileOneConfig Tiny = new([1, 1, 1, 1], [0.25, 0.25, 0.25, 0.5], false, 2, 10, inChannels: 1, strides: [1, 2, 2, 2, 1]);
+
+    private static TrainOptions Options(int epochs = 2, int trainSubset = 96, int batch = 16) => new()
+    {
+        Data = "fashion-mnist",
+        Model = Tiny.ToJson(),
+        Epochs = epochs,
+        BatchSize = batch,
+        WarmupEpochs = 0.5,
+        ImageSize = 28,
+        Channels = 1,
+        CropScaleMin = 0.35,
+        EvalCropPct = 1,
+        Mean = [0.286f, 0.286f, 0.286f],
+        Std = [0.353f, 0.353f, 0.353f],
+        Augment = AugmentPolicy.RandAugment,
+        EmaDecay = 0.99,
+        TrainSubset = trainSubset,
+        ValSubset = 50,
+        CheckpointEvery = 0,
+        Workers = 2,
+        Seed = 7,
+    };
+
+    private sealed class Observer(int cancelAtStep = -1, CancellationTokenSource? cancel = null) : ITrainingObserver
+    {
+        public List<StepInfo> Steps { get; } = [];
+        public List<EpochMetrics> Epochs { get; } = [];
+        public List<string> Messages { get; } = [];
+        public void Started(long step, long totalSteps, int batchesPerEpoch, string description) { }
+        public void Step(StepInfo info)
+        {
+            Steps.Add(info);
+            if (info.Step == cancelAtStep) cancel!.Cancel();
+        }
+        public void Epoch(EpochMetrics metrics) => Epochs.Add(metrics);
+        public void Message(string text) => Messages.Add(text);
+    }
+
+    private static StateDict Weights(string run) => CheckpointFile.Read(Path.Combine(run, "last.pth.tar"));
+
+    private static void AssertSameWeights(StateDict a, StateDict b, double tolerance)
+    {
+        Assert.Equal(a.Keys, b.Keys);
+        double worst = 0;
+        foreach (var (k, t) in a)
+        {
+            using var x = t.ToTorch().to(torch.float64);
+            using var y = b[k].ToTorch().to(torch.float64);
+            worst = Math.Max(worst, (x - y).abs().max().item<double>());
+        }
+        Assert.True(worst <= tolerance, $"weights differ by {worst:E3}");
+    }
+
+    [SkippableFact]
+    public void ResumingAfterAnInterruptionGivesTheUninterruptedResult()
+    {
+        RequireFashionMnist();
+        var straight = Dir.File("straight");
+        var straightObserver = new Observer();
+        var full = Trainer.Run(Options(), straight, resume: false, straightObserver);
+        Assert.Equal(TrainingOutcome.Completed, full.Outcome);
+        Assert.Equal(12, full.Steps); // 2 epochs x 96 / 16
+
+        // Interrupted in the middle of the first epoch (as Ctrl-C does), then resumed.
+        var broken = Dir.File("broken");
+        using var cancel = new CancellationTokenSource();
+        var first = Trainer.Run(Options(), broken, resume: false, new Observer(cancelAtStep: 4, cancel), cancel.Token);
+        Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
+        Assert.Equal(4, first.Steps);
+        var resumedObserver = new Observer();
+        var second = Trainer.Run(null, broken, resume: true, resumedObserver);
+        Assert.Equal(TrainingOutcome.Completed, second.Outcome);
+        Assert.Equal(12, second.Steps);
+        Assert.Equal(straightObserver.Steps.Skip(4).Select(s => s.Loss), resumedObserver.Steps.Select(s => s.Loss));
+        AssertSameWeights(Weights(straight), Weights(broken), 0);
+        Assert.Equal(full.History.Select(m => m.ValTop1), second.History.Select(m => m.ValTop1));
+
+        // Stopped at a step limit across an epoch boundary, then resumed with the limit lifted.
+        var limited = Dir.File("limited");
+        var part = Trainer.Run(Options() with { MaxSteps = 7 }, limited, resume: false, new Observer());
+        Assert.Equal(TrainingOutcome.StoppedAtLimit, part.Outcome);
+        var again = Trainer.Run(Options() with { MaxSteps = 7 }, limited, resume: true, new Observer());
+        Assert.Equal(TrainingOutcome.StoppedAtLimit, again.Outcome);
+        Assert.Equal(7, again.Steps);
+        var rest = Trainer.Run(Options(), limited, resume: true, new Observer());
+        Assert.Equal(12, rest.Steps);
+        AssertSameWeights(Weights(straight), Weights(limited), 0);
+    }
+
+    [SkippableFact]
+    public void RunFolderHoldsEverythingAndRefusesToBeOverwritten()
+    {
+        RequireFashionMnist();
+        var run = Dir.File("run");
+        Trainer.Run(Options(epochs: 1), run, resume: false, new Observer());
+        foreach (var f in new[] { "config.json", "model_config.json", "metrics.jsonl", "state.safetensors", "last.pth.tar", "best.pth.tar", "ema.pth.tar", "loss.png", "accuracy.png" })
+            Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing");
+        var metrics = new RunFolder(run).ReadMetrics();
+        Assert.Single(metrics);
+        Assert.True(metrics[0].LearningRate > 0 && metrics[0].WeightDecay > 0 && metrics[0].Seconds > 0);
+        // The weights load in the layout PyTorch code expects, with the run's configuration found beside them.
+        var loaded = MobileOneCheckpoint.Load(Path.Combine(run, "best.pth.tar"));
+        Assert.Equal(Tiny, loaded.Model.Config);
+        Assert.Contains("--resume", Assert.Throws<MobileOneException>(() => Trainer.Run(Options(), run, resume: false, new Observer())).Message);
+        Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => Trainer.Run(null, Dir.File("empty"), resume: true, new Observer())).Message);
+    }
+
+    [SkippableFact]
+    [Trait("Category", "Slow")]
+    public void ShortTrainingOnAFashionMnistSubsetBeatsChanceByAWideMargin()
+    {
+        RequireFashionMnist();
+        var run = Dir.File("e2e");
+        var options = Options(epochs: 4, trainSubset: 2000, batch: 32) with { ValSubset = 500, Augment = AugmentPolicy.None, Lr = 0.05, EmaDecay = 0.98 };
+        var result = Trainer.Run(options, run, resume: false, new Observer());
+        var last = result.History[^1];
+        Assert.True(last.ValTop1 > 0.6, $"validation top-1 {last.ValTop1:P1} after 4 epochs on 2,000 images (chance: 10 %)");
+        Assert.True(result.BestTop1 > 0.6);
+    }
+
+    [SkippableFact]
+    public void TrainAndEvalVerbs()
+    {
+        RequireFashionMnist();
+        var config = Dir.File("tiny.json");
+        File.WriteAllText(config, Tiny.ToJson());
+        var run = Dir.File("cli-run");
+        var r = Run("train", "--data", "fashion-mnist", "--config", config, "--epochs", "1", "--batch", "16", "--train-subset", "64", "--val-subset", "40", "--out", run, "--warmup-epochs", "0");
+        Assert.True(r.Code == 0, r.Err + r.Out);
+        Assert.Contains("epoch 1:", r.Out);
+        Assert.Contains("best validation top-1", r.Out);
+        var e = Run("eval", "--data", "fashion-mnist", "--checkpoint", Path.Combine(run, "last.pth.tar"), "--subset", "300", "--json");
+        Assert.True(e.Code == 0, e.Err);
+        var json = System.Text.Json.JsonDocument.Parse(e.Out).RootElement;
+        Assert.Equal(300, json.GetProperty("images").GetInt32());
+        Assert.True(json.GetProperty("fused_agreement").GetDouble() >= 0.999);
+        Assert.Equal(10, json.GetProperty("per_class").GetArrayLength());
+        Assert.True(File.Exists(json.GetProperty("confusion_png").GetString()));
+        // Resuming a finished run does nothing more and says so; a missing run is an error.
+        Assert.Equal(0, Run("train", "--resume", run).Code);
+        AssertCleanError(Run("train", "--resume", Dir.File("none")), 1, "nothing to resume");
+        AssertCleanError(Run("train"), 2, "--data is required");
+    }
+}

@@ -1,0 +1,141 @@
+using System.IO.Compression;
+using MobileOne.Data;
+using MobileOne.Training;
+using SkiaSharp;
+
+namespace MobileOne.Tests;
+
+/// <summary>IDX and ImageFolder readers, augmentation and loader determinism.</summary>
+public sealed class TrainingDataTests : FileTest
+{
+    private string WriteIdx(string name, int magic, int[] dims, byte[] data, int truncateBy = 0)
+    {
+        var path = Dir.File(name);
+        var raw = new MemoryStream();
+        raw.Write(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(magic)));
+        foreach (var d in dims) raw.Write(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(d)));
+        raw.Write(data);
+        var bytes = raw.ToArray()[..^truncateBy];
+        using var f = File.Create(path);
+        using var gz = new GZipStream(f, CompressionLevel.Fastest);
+        gz.Write(bytes);
+        return path;
+    }
+
+    [Fact]
+    public void IdxFilesAreReadAndCheckedForTruncationAndMagic()
+    {
+        var pixels = Enumerable.Range(0, 2 * 3 * 4).Select(i => (byte)i).ToArray();
+        var (count, rows, cols, data) = IdxFile.ReadImages(WriteIdx("img.gz", 0x803, [2, 3, 4], pixels));
+        Assert.Equal((2, 3, 4), (count, rows, cols));
+        Assert.Equal(pixels, data);
+        Assert.Equal(new byte[] { 1, 2, 3 }, IdxFile.ReadLabels(WriteIdx("lab.gz", 0x801, [3], [1, 2, 3])));
+
+        var truncated = WriteIdx("cut.gz", 0x803, [2, 3, 4], pixels, truncateBy: 5);
+        var e = Assert.Throws<MobileOneException>(() => IdxFile.ReadImages(truncated));
+        Assert.Contains("truncated IDX file", e.Message);
+        Assert.Contains("19 of 24 bytes", e.Message);
+        Assert.Contains("magic number 0x801", Assert.Throws<MobileOneException>(() => IdxFile.ReadImages(WriteIdx("l.gz", 0x801, [3], [1, 2, 3]))).Message);
+        File.WriteAllText(Dir.File("bad.gz"), "not gzip at all");
+        Assert.Contains("corrupt gzip", Assert.Throws<MobileOneException>(() => IdxFile.ReadLabels(Dir.File("bad.gz"))).Message);
+    }
+
+    [SkippableFact]
+    public void FashionMnistFromTheDebianPackage()
+    {
+        if (!FashionMnist.IsInstalled())
+        {
+            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
+            Skip.If(true, "dataset-fashion-mnist is not installed");
+        }
+        var test = FashionMnist.Load(train: false);
+        Assert.Equal(10_000, test.Count);
+        Assert.Equal(10, test.ClassNames.Count);
+        Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1000, Enumerable.Range(0, test.Count).Count(i => test.Label(i) == c)));
+        var img = test.Image(0);
+        Assert.Equal((28, 28), (img.Width, img.Height));
+    }
+
+    private void WritePng(string path, byte value, int w = 20, int h = 16)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var bmp = new SKBitmap(w, h);
+        bmp.Erase(new SKColor(value, (byte)(255 - value), 90));
+        using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+
+    [Fact]
+    public void ImageFolderListsSortedClassesAndReportsCorruptImagesByName()
+    {
+        WritePng(Dir.File("train/dog/a.png"), 10);
+        WritePng(Dir.File("train/cat/b.png"), 200);
+        WritePng(Dir.File("train/cat/c.png"), 100);
+        File.WriteAllText(Dir.File("train/cat/readme.txt"), "not an image: ignored");
+        File.WriteAllText(Dir.File("train/dog/broken.png"), "this is not a png");
+        var set = ImageFolder.Load(Dir.File("train"));
+        Assert.Equal(["cat", "dog"], set.ClassNames);
+        Assert.Equal(4, set.Count);
+        Assert.Equal([0, 0, 1, 1], Enumerable.Range(0, 4).Select(set.Label));
+        Assert.Equal(20, set.Image(0).Width);
+        var e = Assert.Throws<MobileOneException>(() => set.Image(3));
+        Assert.Contains("broken.png", e.Message);
+
+        WritePng(Dir.File("val/bird/x.png"), 5);
+        Assert.Contains("not in the training split: bird", Assert.Throws<MobileOneException>(() => ImageFolder.Load(Dir.File("val"), set.ClassNames)).Message);
+        Assert.Contains("image folder not found", Assert.Throws<MobileOneException>(() => ImageFolder.Load(Dir.File("nope"))).Message);
+    }
+
+    [Fact]
+    public void AugmentationIsDeterministicForASeed()
+    {
+        var img = new RgbImage(40, 30, Enumerable.Range(0, 40 * 30 * 3).Select(i => (byte)(i * 7 % 251)).ToArray());
+        foreach (var policy in Enum.GetValues<AugmentPolicy>())
+        {
+            var t = new TrainTransform { Policy = policy };
+            for (int seed = 0; seed < 40; seed++)
+            {
+                var a = new float[3 * 24 * 24];
+                var b = new float[3 * 24 * 24];
+                t.Apply(img, new Random(seed), 24, 1.0, a);
+                t.Apply(img, new Random(seed), 24, 1.0, b);
+                Assert.Equal(a, b);
+                Assert.All(a, v => Assert.True(float.IsFinite(v)));
+            }
+            var x = new float[3 * 24 * 24];
+            var y = new float[3 * 24 * 24];
+            t.Apply(img, new Random(1), 24, 1.0, x);
+            t.Apply(img, new Random(2), 24, 1.0, y);
+            Assert.NotEqual(x, y);
+        }
+    }
+
+    [Fact]
+    public void LoaderBatchesDoNotDependOnThreadsAndResumeMidEpoch()
+    {
+        var images = Enumerable.Range(0, 50).Select(i => new RgbImage(12, 12, Enumerable.Repeat((byte)(i * 5), 12 * 12 * 3).ToArray())).ToArray();
+        var set = new InMemory(images);
+        var t = new TrainTransform { Policy = AugmentPolicy.RandAugment };
+        List<Batch> Run(int workers, int start) =>
+            new DataLoader(set, t.Apply, 8, 3, shuffle: true, dropLast: true, seed: 5, workers).Epoch(2, start, _ => (10, 1.0)).ToList();
+        var one = Run(1, 0);
+        var three = Run(3, 0);
+        var resumed = Run(2, 4);
+        Assert.Equal(6, one.Count);
+        Assert.Equal(one.Select(b => b.Labels), three.Select(b => b.Labels));
+        Assert.Equal(one.Select(b => b.Images), three.Select(b => b.Images));
+        Assert.Equal(one.Skip(4).Select(b => b.Images), resumed.Select(b => b.Images));
+        // Another epoch is another order.
+        var loader = new DataLoader(set, t.Apply, 8, 3, true, true, 5, 1);
+        Assert.NotEqual(loader.Order(2), loader.Order(3));
+    }
+
+    private sealed class InMemory(RgbImage[] images) : IImageDataset
+    {
+        public int Count => images.Length;
+        public IReadOnlyList<string> ClassNames => ["a", "b", "c"];
+        public int Label(int index) => index % 3;
+        public RgbImage Image(int index) => images[index];
+        public string Description => "in memory";
+    }
+}
