@@ -74,6 +74,24 @@ public sealed class CheckpointRoundTripTests : FileTest
     }
 
     [Fact]
+    public void AblationModelsWithoutScaleOrSkipBranchesAreRecognisedFromTheirKeys()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (scale, skip) in new[] { (false, true), (true, false), (false, false) })
+        {
+            var config = Tiny.WithBranches(1, scale, skip);
+            var model = ModelFactory.Calibrated(config, seed: 8);
+            var path = Dir.File($"ablation_{scale}_{skip}.pth");
+            MobileOneCheckpoint.Save(model, path);
+            var loaded = MobileOneCheckpoint.Load(path);
+            Assert.Equal(config, loaded.Model.Config);
+            var x = randn(1, 3, 40, 40, generator: new Generator(1));
+            using var noGrad = no_grad();
+            TensorAssert.Close(model.forward(x), Reparameterizer.Fuse(loaded.Model).forward(x), 1e-5, $"scale={scale} skip={skip}");
+        }
+    }
+
+    [Fact]
     public void FusedCheckpointOfANamedVariantIsRecognised()
     {
         using var scope = NewDisposeScope();

@@ -23,6 +23,27 @@ public sealed class ConfigAndNpyTests : FileTest
         Assert.Equal(c, MobileOneConfig.FromJson(c.ToJson()));
     }
 
+    [Fact]
+    public void InputChannelsStridesAndAblationBranchesRoundTripAndShapeTheNetwork()
+    {
+        var c = MobileOneConfig.FromJson("{\"variant\": \"s0\", \"num_classes\": 10, \"in_channels\": 1, \"strides\": [1, 2, 2, 2, 1], \"use_skip_branch\": false}");
+        Assert.Equal(1, c.InChannels);
+        Assert.Equal(8, c.OutputStride);
+        Assert.False(c.UseSkipBranch);
+        Assert.True(c.UseScaleBranch);
+        Assert.Equal(c, MobileOneConfig.FromJson(c.ToJson()));
+        Assert.Null(MobileOneVariants.NameOf(c));
+        var profile = ModelProfile.Compute(c, 28, 28);
+        Assert.Equal([28, 14, 7, 4, 4], profile.Stages.Select(s => s.OutputHeight));
+        using var model = new MobileOneModel(c);
+        Assert.DoesNotContain(model.Blocks(), b => b.Block.Skip is not null);
+        Assert.Equal(profile.ParamsUnfused, model.parameters().Sum(p => p.numel()));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Assert.Equal([2L, 10], model.forward(randn(2, 1, 28, 28)).shape);
+        Assert.Contains("strides must be 5 values", Assert.Throws<MobileOneException>(() => MobileOneConfig.FromJson("{\"variant\": \"s0\", \"strides\": [1, 2]}")).Message);
+    }
+
     [Theory]
     [InlineData("{\"variant\": \"s7\"}", "unknown variant 's7'")]
     [InlineData("{\"variant\": \"s0\", \"width_multipliers\": [1, 1, 1, 1]}", "either 'variant' or 'width_multipliers'")]

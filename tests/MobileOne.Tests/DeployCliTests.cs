@@ -135,6 +135,19 @@ public sealed class DeployCliTests : FileTest
     }
 
     [Fact]
+    public void BenchMeasuresTrainingThroughput()
+    {
+        var r = Run("bench", "--train", "--config", WriteTinyConfig(), "--batch", "4", "--input-size", "32", "--runs", "2", "--warmup", "1", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        var json = JsonDocument.Parse(r.Out).RootElement;
+        Assert.True(json.GetProperty("images_per_s").GetDouble() > 0);
+        Assert.Equal("fp32", json.GetProperty("precision").GetString());
+        var bf16 = Run("bench", "--train", "--bf16", "--config", WriteTinyConfig(), "--batch", "4", "--input-size", "32", "--runs", "1", "--warmup", "0", "--json");
+        Assert.True(bf16.Code == 0, bf16.Err);
+        Assert.Equal("bf16", JsonDocument.Parse(bf16.Out).RootElement.GetProperty("precision").GetString());
+    }
+
+    [Fact]
     public void BenchRejectsConflictingSources()
     {
         AssertCleanError(Run("bench", "--variant", "s0", "--onnx", "x.onnx"), 2, "give one of");

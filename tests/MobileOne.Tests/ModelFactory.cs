@@ -18,16 +18,8 @@ public static class ModelFactory
         var norms = model.named_modules().Select(m => m.module).OfType<BatchNorm2d>().ToList();
         using (no_grad())
         {
-            // Re-draw every conv and linear weight from the seeded generator (PyTorch's default bound,
-            // 1/sqrt(fan_in)): construction draws from the global generator, which parallel tests share.
-            foreach (var (_, m) in model.named_modules())
-            {
-                if (m is not (TorchSharp.Modules.Conv2d or TorchSharp.Modules.Linear)) continue;
-                var parameters = m.named_parameters(recurse: false).ToList();
-                var weight = parameters.Single(x => x.name == "weight").parameter;
-                double bound = 1.0 / Math.Sqrt(weight.numel() / weight.shape[0]);
-                foreach (var (_, p) in parameters) p.copy_((rand(p.shape, generator: g) * 2 - 1) * bound);
-            }
+            // Construction draws from LibTorch's global generator, which parallel tests share.
+            WeightInit.Reset(model, seed);
             foreach (var bn in norms)
             {
                 long c = bn.weight!.shape[0];

@@ -34,7 +34,9 @@ internal static class BenchCommand
         var compare = new Option<bool>("--compare") { Description = "S0-S4, fused and unfused, ONNX Runtime and TorchSharp, side by side." };
         var peak = new Option<bool>("--peak") { Description = "Also measure the SGEMM GFLOP/s ceiling on the same threads and how close each model gets." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size, warmup, runs, compare, peak, json }) command.Add(o);
+        var train = new Option<bool>("--train") { Description = "Measure training throughput instead: forward, backward and an SGD step of the train-time model on random data." };
+        var bf16 = new Option<bool>("--bf16") { Description = "With --train: bfloat16 weights and activations (float32 master weights)." };
+        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size, warmup, runs, compare, peak, json, train, bf16 }) command.Add(o);
         CliValidation.AtLeast(threads, 1);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
@@ -56,6 +58,9 @@ internal static class BenchCommand
             torch.set_num_threads(t);
             double? gflops = parsed.GetValue(peak) ? GemmPeak.Measure() : null;
             if (gflops is double g) console.Error.WriteLine($"SGEMM ceiling on {t} thread(s): {g:F1} GFLOP/s");
+            if (parsed.GetValue(train))
+                return TrainThroughput(console, model.Resolve(parsed) ?? MobileOneVariants.S0(), b, h, wd, parsed.GetResult(warmup) is { Implicit: false } ? w : 2,
+                    parsed.GetValue(runs) is int rt && rt > 0 ? rt : 5, parsed.GetValue(bf16), t, parsed.GetValue(json));
             if (parsed.GetValue(compare))
                 return Compare(console, parsed.GetValue(runs) is int rc && rc > 0 ? rc : 50, w, t, b, h, wd, gflops, parsed.GetValue(json),
                     parsed.GetResult(engine) is { Implicit: false } ? [parsed.GetValue(engine)!] : ["onnx", "torch"]);
@@ -102,6 +107,41 @@ internal static class BenchCommand
             }
         });
         return command;
+    }
+
+    private static int TrainThroughput(CliConsole console, MobileOneConfig config, int batch, int h, int w, int warmup, int runs, bool bf16, int threads, bool json)
+    {
+        torch.manual_seed(0);
+        using var net = new MobileOneModel(config);
+        var dtype = bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+        if (bf16) net.to(dtype);
+        net.train();
+        using var sgd = new MobileOne.Training.Sgd(net.named_parameters()) { LearningRate = 0.01, WeightDecay = 1e-4 };
+        using var x = torch.randn(batch, config.InChannels, h, w, generator: new torch.Generator(1)).to(dtype);
+        using var y = torch.randint(config.NumClasses, [batch], generator: new torch.Generator(2));
+        float[] Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            var loss = MobileOne.Training.LabelSmoothing.CrossEntropy(net.forward(x), y, 0.1);
+            loss.backward();
+            sgd.Step();
+            sgd.ZeroGrad();
+            return [loss.item<float>()];
+        }
+        var name = MobileOneVariants.NameOf(config)?.ToUpperInvariant() ?? "custom";
+        console.Error.WriteLine($"measuring training steps of {name} ({(bf16 ? "bf16" : "fp32")}): batch {batch}, {h}x{w}, {threads} thread(s), {warmup} warm-up + {runs} timed steps");
+        var s = LatencyBenchmark.Measure(Step, warmup, runs, batch);
+        if (json)
+            console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["model"] = name, ["precision"] = bf16 ? "bf16" : "fp32", ["batch"] = batch, ["input_size"] = new[] { h, w }, ["threads"] = threads,
+                ["steps"] = runs, ["min_ms"] = s.MinMs, ["median_ms"] = s.MedianMs, ["p90_ms"] = s.P90Ms, ["mean_ms"] = s.MeanMs, ["images_per_s"] = s.Throughput,
+                ["peak_rss_mib"] = ProcessMemory.PeakMiB(),
+            }));
+        else
+            console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} {1} training step, batch {2}, {3}x{4}: median {5:F0} ms (min {6:F0}), {7:F1} img/s; peak memory {8:F0} MiB",
+                name, bf16 ? "bf16" : "fp32", batch, h, w, s.MedianMs, s.MinMs, s.Throughput, ProcessMemory.PeakMiB()));
+        return 0;
     }
 
     private static float[] RandomInput(int b, int h, int w)

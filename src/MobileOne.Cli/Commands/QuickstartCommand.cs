@@ -45,10 +45,11 @@ internal static class QuickstartCommand
             Model = QuickstartModel.FashionMnist(channels: 1).ToJson(),
             Epochs = epochs,
             BatchSize = 128,
+            Lr = 0.1,
             WarmupEpochs = 0.2,
             EmaDecay = 0.999,
             ImageSize = 28,
-            CropScaleMin = 0.35,
+            CropScaleMin = 0.8,
             EvalCropPct = 1.0,
             Channels = 1,
             Mean = [m, m, m],
@@ -145,10 +146,10 @@ internal static class QuickstartCommand
         sb.AppendLine("# MobileOne.NET quickstart report").AppendLine();
         sb.AppendLine($"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores by `./mobileone quickstart`; {elapsed.TotalMinutes:F1} min in all.").AppendLine();
         sb.AppendLine("## Model").AppendLine();
-        sb.AppendLine($"MobileOne-S0's layout adapted to 28x28 grayscale input: {config}. The stem and stage 4 keep the");
-        sb.AppendLine("resolution (output stride 8 instead of 32, feature maps 28, 14, 7, 4, 4) and every stage has a quarter");
-        sb.AppendLine("of S0's channels, so that training fits the budget; every block keeps S0's k = 4 conv branches plus");
-        sb.AppendLine("the scale and skip branches.").AppendLine();
+        sb.AppendLine($"MobileOne-S0's design adapted to 28x28 grayscale input: {config}. The stem and stage 4 keep the");
+        sb.AppendLine("resolution (output stride 8 instead of 32, feature maps 28, 14, 7, 4, 4); the stages hold [1, 2, 3, 1]");
+        sb.AppendLine("block pairs of 32, 64, 128, 512 channels instead of S0's [2, 8, 10, 1] of 48, 128, 256, 1024, so that");
+        sb.AppendLine("training fits the budget; every block keeps S0's k = 4 conv branches plus the scale and skip branches.").AppendLine();
         sb.AppendLine(string.Format(inv, "Parameters: {0:N0} train-time, {1:N0} fused. MACs at 28x28: {2:N0} train-time, {3:N0} fused.",
             profile.ParamsUnfused, profile.ParamsFused, profile.MacsUnfused, profile.MacsFused)).AppendLine();
         sb.AppendLine("## Training").AppendLine();

@@ -32,7 +32,7 @@ internal static class TrainCommand
         var augment = new Option<string>("--augment") { Description = "none, autoaugment (ImageNet policy) or randaugment.", DefaultValueFactory = _ => "none" };
         augment.AcceptOnlyFromAmong("none", "autoaugment", "randaugment");
         var magnitude = new Option<int>("--randaugment-magnitude") { Description = "RandAugment magnitude (of 10).", DefaultValueFactory = _ => 9 };
-        var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.35 for fashion-mnist)." };
+        var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for fashion-mnist)." };
         var noFlip = new Option<bool>("--no-flip") { Description = "Disable horizontal flips." };
         var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: 3 for folders, 1 for fashion-mnist)." };
         var bf16 = new Option<bool>("--bf16") { Description = "Train in bfloat16 with float32 master weights." };
@@ -94,7 +94,7 @@ internal static class TrainCommand
                     ResizeSchedule = parsed.GetValue(resizeSchedule)!,
                     Augment = parsed.GetValue(augment) switch { "autoaugment" => AugmentPolicy.AutoAugment, "randaugment" => AugmentPolicy.RandAugment, _ => AugmentPolicy.None },
                     RandAugmentMagnitude = parsed.GetValue(magnitude),
-                    CropScaleMin = parsed.GetValue(cropScale) ?? (fashion ? 0.35 : 0.08),
+                    CropScaleMin = parsed.GetValue(cropScale) ?? (fashion ? 0.8 : 0.08),
                     HorizontalFlip = !parsed.GetValue(noFlip),
                     EvalCropPct = fashion ? 1.0 : 0.875,
                     Channels = ch,

@@ -10,7 +10,8 @@ public static class ProcessMemory
         if (File.Exists(status))
             foreach (var line in File.ReadLines(status))
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+                    // "VmHWM:<tabs or spaces>N kB": the padding vanishes once N fills the column.
+                    return long.Parse(new string(line.Where(char.IsAsciiDigit).ToArray())) / 1024.0;
         using var p = System.Diagnostics.Process.GetCurrentProcess();
         return p.PeakWorkingSet64 / (1024.0 * 1024.0);
     }

@@ -67,6 +67,14 @@ public static partial class ConfigInference
         {
             throw new CheckpointException($"{source}: the checkpoint's shapes do not describe a valid MobileOne ({e.Message})");
         }
+        if (!fused)
+        {
+            // Ablation models lack the scale or skip branches: absent keys where the design has them.
+            bool anySkip = config.Stages().SelectMany(b => b).Any(b => b.HasSkip);
+            bool scale = apple.Keys.Any(x => x.Contains(".rbr_scale."));
+            bool skip = !anySkip || apple.Keys.Any(x => x.Contains(".rbr_skip."));
+            if (!scale || !skip) config = config.WithBranches(config.NumConvBranches, scale, skip);
+        }
         var stem = Shape($"stage0.{kernel}");
         if (stem[0] != config.StemChannels)
             throw new CheckpointException($"{source}: stem has {stem[0]} channels, but stage 1 width {config.StageChannels(0)} implies {config.StemChannels}");

@@ -8,17 +8,20 @@ namespace MobileOne.Models;
 /// <param name="Groups">Convolution groups (channels for depthwise blocks, 1 otherwise).</param>
 /// <param name="NumConvBranches">Number k of kxk conv+BN branches.</param>
 /// <param name="UseSe">Whether Squeeze-Excite follows the branches.</param>
+/// <param name="ScaleBranch">Whether the 1x1 scale branch is used where it applies (off only for ablations).</param>
+/// <param name="SkipBranch">Whether the BatchNorm skip branch is used where it applies (off only for ablations).</param>
 public sealed record MobileOneBlockSpec(
-    int InChannels, int OutChannels, int KernelSize, int Stride, int Groups, int NumConvBranches, bool UseSe)
+    int InChannels, int OutChannels, int KernelSize, int Stride, int Groups, int NumConvBranches, bool UseSe,
+    bool ScaleBranch = true, bool SkipBranch = true)
 {
     /// <summary>Padding that keeps the spatial size at stride 1.</summary>
     public int Padding => KernelSize / 2;
 
     /// <summary>The BatchNorm skip branch exists when input and output shapes agree.</summary>
-    public bool HasSkip => InChannels == OutChannels && Stride == 1;
+    public bool HasSkip => SkipBranch && InChannels == OutChannels && Stride == 1;
 
     /// <summary>The 1x1 scale branch exists when the kernel is larger than 1.</summary>
-    public bool HasScale => KernelSize > 1;
+    public bool HasScale => ScaleBranch && KernelSize > 1;
 
     /// <summary>Spatial output size for an input of size <paramref name="size"/>.</summary>
     public int OutputSize(int size) => (size + 2 * Padding - KernelSize) / Stride + 1;

@@ -24,8 +24,12 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         int numConvBranches = 1,
         int numClasses = 1000,
         int inChannels = 3,
-        IReadOnlyList<int>? strides = null)
+        IReadOnlyList<int>? strides = null,
+        bool useScaleBranch = true,
+        bool useSkipBranch = true)
     {
+        UseScaleBranch = useScaleBranch;
+        UseSkipBranch = useSkipBranch;
         NumBlocksPerStage = numBlocksPerStage.ToArray();
         WidthMultipliers = widthMultipliers.ToArray();
         UseSe = useSe;
@@ -63,6 +67,12 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     /// </summary>
     public IReadOnlyList<int> Strides { get; }
 
+    /// <summary>Whether blocks with kernels larger than 1 have the 1x1 scale branch (the paper's design; off for ablations).</summary>
+    public bool UseScaleBranch { get; }
+
+    /// <summary>Whether blocks with equal input and output shapes have the BatchNorm skip branch (off for ablations).</summary>
+    public bool UseSkipBranch { get; }
+
     /// <summary>Total downsampling from input to the last feature map.</summary>
     public int OutputStride => Strides.Aggregate(1, (a, b) => a * b);
 
@@ -93,7 +103,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         var stages = new List<IReadOnlyList<MobileOneBlockSpec>>
         {
             // The stem has a single conv branch whatever k is.
-            new[] { new MobileOneBlockSpec(InChannels, StemChannels, 3, Strides[0], 1, 1, false) },
+            new[] { new MobileOneBlockSpec(InChannels, StemChannels, 3, Strides[0], 1, 1, false, UseScaleBranch, UseSkipBranch) },
         };
         int inPlanes = StemChannels;
         for (int s = 0; s < 4; s++)
@@ -103,8 +113,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             for (int i = 0; i < n; i++)
             {
                 bool se = i >= n - withSe;
-                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? Strides[s + 1] : 1, inPlanes, NumConvBranches, se));
-                blocks.Add(new MobileOneBlockSpec(inPlanes, planes, 1, 1, 1, NumConvBranches, se));
+                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? Strides[s + 1] : 1, inPlanes, NumConvBranches, se, UseScaleBranch, UseSkipBranch));
+                blocks.Add(new MobileOneBlockSpec(inPlanes, planes, 1, 1, 1, NumConvBranches, se, UseScaleBranch, UseSkipBranch));
                 inPlanes = planes;
             }
             stages.Add(blocks);
@@ -114,15 +124,19 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
 
     /// <summary>A copy with another class count.</summary>
     public MobileOneConfig WithNumClasses(int numClasses) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses, InChannels, Strides);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch);
 
     /// <summary>A copy with another number of conv branches.</summary>
     public MobileOneConfig WithNumConvBranches(int k) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch);
 
     /// <summary>A copy with other input channels and strides.</summary>
     public MobileOneConfig WithInput(int inChannels, IReadOnlyList<int> strides) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, inChannels, strides);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, inChannels, strides, UseScaleBranch, UseSkipBranch);
+
+    /// <summary>A copy with the scale and skip branches on or off (the paper's ablation of over-parameterisation).</summary>
+    public MobileOneConfig WithBranches(int k, bool scale, bool skip) =>
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, scale, skip);
 
     private void Validate()
     {
@@ -170,7 +184,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             // A whole fixture file wraps the configuration in "config".
             if (root.TryGetProperty("config", out var inner) && inner.ValueKind == JsonValueKind.Object)
                 root = inner;
-            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode", "in_channels", "strides"];
+            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode", "in_channels", "strides", "use_scale_branch", "use_skip_branch"];
             foreach (var p in root.EnumerateObject())
                 if (!known.Contains(p.Name))
                     throw new MobileOneException($"{source}: unknown key '{p.Name}'; expected some of: {string.Join(", ", known)}");
@@ -178,6 +192,9 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             int? classes = root.TryGetProperty("num_classes", out var nc) ? ReadInt(nc, source, "num_classes") : null;
             int inChannels = root.TryGetProperty("in_channels", out var ic) ? ReadInt(ic, source, "in_channels") : 3;
             int[]? strides = root.TryGetProperty("strides", out var st) ? ReadArray(st, source, "strides", e => ReadInt(e, source, "strides")) : null;
+            bool ReadBool(string key) => !root.TryGetProperty(key, out var b) || (b.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? b.GetBoolean() : throw new MobileOneException($"{source}: '{key}' must be true or false, found {b.ValueKind}"));
+            bool scaleBranch = ReadBool("use_scale_branch"), skipBranch = ReadBool("use_skip_branch");
             if (root.TryGetProperty("variant", out var v))
             {
                 if (v.ValueKind != JsonValueKind.String)
@@ -187,7 +204,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                         throw new MobileOneException($"{source}: give either 'variant' or '{other}', not both");
                 var named = MobileOneVariants.Get(v.GetString()!);
                 named = classes is int c ? named.WithNumClasses(c) : named;
-                return inChannels != 3 || strides is not null ? named.WithInput(inChannels, strides ?? DefaultStrides) : named;
+                named = inChannels != 3 || strides is not null ? named.WithInput(inChannels, strides ?? DefaultStrides) : named;
+                return scaleBranch && skipBranch ? named : named.WithBranches(named.NumConvBranches, scaleBranch, skipBranch);
             }
             if (!root.TryGetProperty("width_multipliers", out var widths))
                 throw new MobileOneException($"{source}: missing key 'width_multipliers' (or give a 'variant')");
@@ -208,7 +226,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 ReadArray(widths, source, "width_multipliers", e => e.ValueKind == JsonValueKind.Number
                     ? e.GetDouble()
                     : throw new MobileOneException($"{source}: 'width_multipliers' must hold numbers, found {e.ValueKind}")),
-                useSe, k, classes ?? 1000, inChannels, strides);
+                useSe, k, classes ?? 1000, inChannels, strides, scaleBranch, skipBranch);
         }
     }
 
@@ -239,6 +257,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         ["num_classes"] = NumClasses,
         ["in_channels"] = InChannels,
         ["strides"] = Strides,
+        ["use_scale_branch"] = UseScaleBranch,
+        ["use_skip_branch"] = UseSkipBranch,
     });
 
     /// <inheritdoc/>
@@ -250,7 +270,9 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         && NumConvBranches == other.NumConvBranches
         && NumClasses == other.NumClasses
         && InChannels == other.InChannels
-        && Strides.SequenceEqual(other.Strides);
+        && Strides.SequenceEqual(other.Strides)
+        && UseScaleBranch == other.UseScaleBranch
+        && UseSkipBranch == other.UseSkipBranch;
 
     /// <summary>Equal up to the class count and the number of conv branches (which a fused model does not show).</summary>
     public bool SameBackbone(MobileOneConfig other, bool ignoreBranches) =>
@@ -259,7 +281,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         && UseSe == other.UseSe
         && InChannels == other.InChannels
         && Strides.SequenceEqual(other.Strides)
-        && (ignoreBranches || NumConvBranches == other.NumConvBranches);
+        && (ignoreBranches || (NumConvBranches == other.NumConvBranches && UseScaleBranch == other.UseScaleBranch && UseSkipBranch == other.UseSkipBranch));
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as MobileOneConfig);
@@ -275,6 +297,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         return $"{(name is null ? "" : name.ToUpperInvariant() + ": ")}blocks [{string.Join(", ", NumBlocksPerStage)}], " +
                $"widths [{widths}], k={NumConvBranches}, SE={(UseSe ? "yes" : "no")}, classes={NumClasses}" +
                (InChannels != 3 ? $", in_channels={InChannels}" : "") +
-               (Strides.SequenceEqual(DefaultStrides) ? "" : $", strides [{string.Join(", ", Strides)}]");
+               (Strides.SequenceEqual(DefaultStrides) ? "" : $", strides [{string.Join(", ", Strides)}]") +
+               (UseScaleBranch ? "" : ", no scale branch") + (UseSkipBranch ? "" : ", no skip branch");
     }
 }

@@ -51,8 +51,8 @@ public static class Trainer
         if (trainSet.ClassNames.Count != config.NumClasses)
             throw new MobileOneException($"{trainSet.Description} has {trainSet.ClassNames.Count} classes; the model has {config.NumClasses}");
 
-        torch.manual_seed(options.Seed);
         using var model = new MobileOneModel(config);
+        WeightInit.Reset(model, options.Seed);
         var dtype = options.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
         if (options.Bf16) model.to(dtype);
         using var sgd = new Sgd(model.named_parameters(), options.Momentum, options.Nesterov, options.DecayNormAndBias);
@@ -154,10 +154,11 @@ public static class Trainer
             if (outcome == TrainingOutcome.Interrupted || seen == 0) break;
 
             // End of the epoch (or of a run stopped at its limit): evaluate, record, checkpoint.
+            double trainSeconds = epochClock.Elapsed.TotalSeconds;
             var val = Evaluator.Evaluate(model, valLoader, options.ImageSize, valSet.ClassNames, options.LabelSmoothing);
             var emaVal = ema is null ? null : Evaluator.Evaluate(ema.Model, valLoader, options.ImageSize, valSet.ClassNames, options.LabelSmoothing);
             var metrics = new EpochMetrics(epoch, step, lossSum / seen, (double)correct / seen, val.Loss, val.Top1, val.Top5, emaVal?.Top1, emaVal?.Top5,
-                sgd.LearningRate, sgd.WeightDecay, Settings(epoch, Math.Max(lastBatch, 0)).Size, epochClock.Elapsed.TotalSeconds, seen / epochClock.Elapsed.TotalSeconds);
+                sgd.LearningRate, sgd.WeightDecay, Settings(epoch, Math.Max(lastBatch, 0)).Size, trainSeconds, seen / trainSeconds);
             history.Add(metrics);
             run.WriteMetrics(history);
             TrainingPlots.Write(history, run.Path);

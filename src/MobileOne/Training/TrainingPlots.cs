@@ -57,8 +57,10 @@ public static class TrainingPlots
             double[] ticks = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
             plot.Axes.Bottom.SetTicks(ticks, result.ClassNames.ToArray());
             plot.Axes.Left.SetTicks(ticks.Select(t => (double)(k - 1 - t)).ToArray(), result.ClassNames.ToArray());
-            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.MinimumSize = 110;
+            plot.Axes.Left.MinimumSize = 110;
         }
         plot.Title($"Confusion matrix (top-1 {100 * result.Top1:F2} %), rows: true class");
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
