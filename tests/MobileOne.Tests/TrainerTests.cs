@@ -19,19 +19,13 @@ public sealed class TrainerTests : FileTest
 
     private static readonly MobileOneConfig Tiny = new([1, 1, 1, 1], [0.25, 0.25, 0.25, 0.5], false, 2, 10, inChannels: 1, strides: [1, 2, 2, 2, 1]);
 
-    private static TrainOptions Options(int epochs = 2, int trainSubset = 96, int batch = 16) => new()
+    private static TrainOptions Options(int epochs = 2, int trainSubset = 96, int batch = 16) => TrainOptions.FashionMnist(channels: 1) with
     {
-        Data = "fashion-mnist",
         Model = Tiny.ToJson(),
         Epochs = epochs,
         BatchSize = batch,
         WarmupEpochs = 0.5,
-        ImageSize = 28,
-        Channels = 1,
         CropScaleMin = 0.35,
-        EvalCropPct = 1,
-        Mean = [0.286f, 0.286f, 0.286f],
-        Std = [0.353f, 0.353f, 0.353f],
         Augment = AugmentPolicy.RandAugment,
         EmaDecay = 0.99,
         TrainSubset = trainSubset,

@@ -55,17 +55,9 @@ internal static class EvalCommand
     {
         var config = Path.Combine(Path.GetDirectoryName(checkpoint)!, "config.json");
         if (File.Exists(config)) return TrainOptions.FromJson(File.ReadAllText(config), config) with { Data = data };
-        bool fashion = data.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase);
-        float m = TrainingData.FashionMnistMean, sd = TrainingData.FashionMnistStd;
-        return new TrainOptions
-        {
-            Data = data,
-            ImageSize = fashion ? 28 : 224,
-            EvalCropPct = fashion ? 1.0 : 0.875,
-            Channels = channels,
-            Mean = fashion ? [m, m, m] : [0.485f, 0.456f, 0.406f],
-            Std = fashion ? [sd, sd, sd] : [0.229f, 0.224f, 0.225f],
-        };
+        return data.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase)
+            ? TrainOptions.FashionMnist(channels)
+            : new TrainOptions { Data = data, Channels = channels };
     }
 
     /// <summary>Fashion-MNIST's test split, or DIR/val (or DIR itself when it holds the class folders).</summary>

@@ -77,9 +77,9 @@ internal static class TrainCommand
                 int ch = parsed.GetValue(channels) ?? (fashion ? 1 : 3);
                 int imageSize = parsed.GetValue(size) ?? (fashion ? 28 : 224);
                 var config = model.Resolve(parsed) ?? (fashion ? QuickstartModel.FashionMnist(ch) : MobileOneVariants.S0());
-                options = new TrainOptions
+                var preset = fashion ? TrainOptions.FashionMnist(ch) : new TrainOptions { Data = parsed.GetValue(data)!, Channels = ch };
+                options = preset with
                 {
-                    Data = parsed.GetValue(data)!,
                     Epochs = parsed.GetValue(epochs),
                     BatchSize = parsed.GetValue(batch),
                     Lr = parsed.GetValue(lr),
@@ -94,12 +94,8 @@ internal static class TrainCommand
                     ResizeSchedule = parsed.GetValue(resizeSchedule)!,
                     Augment = parsed.GetValue(augment) switch { "autoaugment" => AugmentPolicy.AutoAugment, "randaugment" => AugmentPolicy.RandAugment, _ => AugmentPolicy.None },
                     RandAugmentMagnitude = parsed.GetValue(magnitude),
-                    CropScaleMin = parsed.GetValue(cropScale) ?? (fashion ? 0.8 : 0.08),
+                    CropScaleMin = parsed.GetValue(cropScale) ?? preset.CropScaleMin,
                     HorizontalFlip = !parsed.GetValue(noFlip),
-                    EvalCropPct = fashion ? 1.0 : 0.875,
-                    Channels = ch,
-                    Mean = fashion ? [TrainingData.FashionMnistMean, TrainingData.FashionMnistMean, TrainingData.FashionMnistMean] : [0.485f, 0.456f, 0.406f],
-                    Std = fashion ? [TrainingData.FashionMnistStd, TrainingData.FashionMnistStd, TrainingData.FashionMnistStd] : [0.229f, 0.224f, 0.225f],
                     Bf16 = parsed.GetValue(bf16),
                     Threads = parsed.GetValue(threads),
                     Workers = parsed.GetValue(workers),

@@ -115,6 +115,25 @@ public sealed record TrainOptions
     /// <summary>Stop after this many seconds of training (0 = no limit); the schedule still spans all epochs.</summary>
     public double TimeBudgetSeconds { get; init; }
 
+    /// <summary>
+    /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard
+    /// deviation, light cropping (scale 0.8-1) and <paramref name="channels"/> input channels.
+    /// </summary>
+    public static TrainOptions FashionMnist(int channels = 1)
+    {
+        float m = TrainingData.FashionMnistMean, sd = TrainingData.FashionMnistStd;
+        return new TrainOptions
+        {
+            Data = "fashion-mnist",
+            ImageSize = 28,
+            EvalCropPct = 1.0,
+            CropScaleMin = 0.8,
+            Channels = channels,
+            Mean = [m, m, m],
+            Std = [sd, sd, sd],
+        };
+    }
+
     /// <summary>The resize schedule as (size, start fraction) pairs, in order; one entry when there is none.</summary>
     public IReadOnlyList<(int Size, double Start)> Resolutions()
     {
