@@ -75,7 +75,6 @@ internal static class TrainCommand
                 runDir = parsed.GetValue(outDir)!;
                 bool fashion = parsed.GetValue(data)!.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase);
                 int ch = parsed.GetValue(channels) ?? (fashion ? 1 : 3);
-                int imageSize = parsed.GetValue(size) ?? (fashion ? 28 : 224);
                 var config = model.Resolve(parsed) ?? (fashion ? QuickstartModel.FashionMnist(ch) : MobileOneVariants.S0());
                 var preset = fashion ? TrainOptions.FashionMnist(ch) : new TrainOptions { Data = parsed.GetValue(data)!, Channels = ch };
                 options = preset with
@@ -90,7 +89,7 @@ internal static class TrainCommand
                     DecayNormAndBias = parsed.GetValue(decayAll),
                     LabelSmoothing = parsed.GetValue(smoothing),
                     EmaDecay = parsed.GetValue(emaDecay),
-                    ImageSize = imageSize,
+                    ImageSize = parsed.GetValue(size) ?? preset.ImageSize,
                     ResizeSchedule = parsed.GetValue(resizeSchedule)!,
                     Augment = parsed.GetValue(augment) switch { "autoaugment" => AugmentPolicy.AutoAugment, "randaugment" => AugmentPolicy.RandAugment, _ => AugmentPolicy.None },
                     RandAugmentMagnitude = parsed.GetValue(magnitude),
