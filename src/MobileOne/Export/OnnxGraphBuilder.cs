@@ -10,9 +10,12 @@ namespace MobileOne.Export;
 /// Assembles an ONNX graph node by node: float32 initializers from tensors, nodes with attributes,
 /// and unique value names. Knows nothing about MobileOne.
 /// </summary>
-internal sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder(int opset)
 {
     private readonly GraphProto graph = new() { Name = "main" };
+
+    /// <summary>The opset the graph targets (some operators have a newer, fused form).</summary>
+    public int Opset { get; } = opset;
     private readonly HashSet<string> names = [];
 
     /// <summary>The graph built so far.</summary>
@@ -35,6 +38,15 @@ internal sealed class OnnxGraphBuilder
         var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
         t.Dims.AddRange(c.shape);
         t.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()));
+        graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds a float32 scalar initializer (an operand of Clip, Mul and the like); returns its name.</summary>
+    public string Scalar(string name, float value)
+    {
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
+        t.FloatData.Add(value);
         graph.Initializer.Add(t);
         return t.Name;
     }

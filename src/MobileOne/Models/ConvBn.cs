@@ -32,7 +32,7 @@ public sealed class ConvBn : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
-        using var y = Conv.forward(x);
-        return Bn.forward(y);
+        using var y = Conv.call(x);
+        return Bn.call(y);
     }
 }

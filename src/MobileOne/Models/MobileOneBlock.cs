@@ -71,18 +71,18 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
         Tensor sum;
         if (ReparamConv is not null)
         {
-            sum = ReparamConv.forward(x);
+            sum = ReparamConv.call(x);
         }
         else
         {
             // Same summation order as the reference: scale + skip, then each conv branch.
-            Tensor? acc = Scale?.forward(x);
-            if (Skip is not null) acc = acc is null ? Skip.forward(x) : acc + Skip.forward(x);
+            Tensor? acc = Scale?.call(x);
+            if (Skip is not null) acc = acc is null ? Skip.call(x) : acc + Skip.call(x);
             foreach (var branch in ConvBranches!)
-                acc = acc is null ? branch.forward(x) : acc + branch.forward(x);
+                acc = acc is null ? branch.call(x) : acc + branch.call(x);
             sum = acc!;
         }
-        if (Se is not null) sum = Se.forward(sum);
+        if (Se is not null) sum = Se.call(sum);
         return nn.functional.relu(sum).MoveToOuterDisposeScope();
     }
 }

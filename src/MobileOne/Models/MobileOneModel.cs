@@ -1,3 +1,4 @@
+using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +11,7 @@ namespace MobileOne.Models;
 /// any input size and batch size. State-dict names follow Apple's reference
 /// (<c>stage0</c>..<c>stage4</c>, <c>linear</c>), so its checkpoints load unchanged.
 /// </summary>
-public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
+public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     // Field names are Apple's state-dict names (TorchSharp registers fields by name).
 #pragma warning disable IDE1006
@@ -74,7 +75,7 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
         var h = x;
         foreach (var stage in stages)
         {
-            h = stage.forward(h);
+            h = stage.call(h);
             features.Add(h);
         }
         return features;
@@ -87,8 +88,16 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
             throw new MobileOneException($"expected an input of shape [N, {Config.InChannels}, H, W], found [{string.Join(", ", x.shape)}]");
         using var scope = NewDisposeScope();
         var h = x;
-        foreach (var stage in stages) h = stage.forward(h);
+        foreach (var stage in stages) h = stage.call(h);
         h = h.mean([2, 3]);
-        return Linear.forward(h).MoveToOuterDisposeScope();
+        return Linear.call(h).MoveToOuterDisposeScope();
+    }
+
+    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
+    {
+        foreach (var (blockName, block) in Blocks()) x = OnnxModuleEmitter.MobileOneBlockNodes(g, blockName, block, x);
+        x = g.Node("GlobalAveragePool", "pool", [x]);
+        x = g.Node("Flatten", "flatten", [x], OnnxGraphBuilder.Int("axis", 1));
+        return OnnxModuleEmitter.Emit(g, "linear", Linear, x);
     }
 }

@@ -35,7 +35,7 @@ public sealed class SqueezeExcite : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var s = x.mean([2, 3], keepdim: true);
-        s = Expand.forward(nn.functional.relu(Reduce.forward(s))).sigmoid();
+        s = Expand.call(nn.functional.relu(Reduce.call(s))).sigmoid();
         return (x * s).MoveToOuterDisposeScope();
     }
 }

@@ -1,0 +1,158 @@
+using MobileOne.Models;
+using MobileOne.Reparameterization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileOne.Export;
+
+/// <summary>
+/// Translates TorchSharp modules into ONNX nodes: the standard layers by type (a Conv2d followed by a
+/// BatchNorm2d is folded into one Conv, as a deployed graph has it), Sequentials child by child, the
+/// MobileOne block in either form, and any <see cref="IOnnxExportable"/> by its own rule.
+/// </summary>
+internal static class OnnxModuleEmitter
+{
+    /// <summary>Emits one module; returns the output value's name.</summary>
+    public static string Emit(OnnxGraphBuilder g, string name, nn.Module module, string x) => module switch
+    {
+        IOnnxExportable custom => custom.EmitOnnx(g, name, x),
+        Sequential seq => Sequence(g, name, seq.named_children().Select(c => (c.name, c.module)).ToList(), x),
+        Conv2d conv => Conv(g, name, conv, x),
+        BatchNorm2d bn => BatchNorm(g, name, bn, x),
+        MobileOneBlock block => MobileOneBlockNodes(g, name, block, x),
+        Linear linear => g.Node("Gemm", name, [x, g.Initializer(name + ".weight", linear.weight!), g.Initializer(name + ".bias", linear.bias!)],
+            OnnxGraphBuilder.Int("transB", 1)),
+        Flatten f when f.start_dim == 1 => g.Node("Flatten", name, [x], OnnxGraphBuilder.Int("axis", 1)),
+        AdaptiveAvgPool2d p when p.output_size.All(s => s == 1) => g.Node("GlobalAveragePool", name, [x]),
+        MaxPool2d p => g.Node("MaxPool", name, [x],
+            OnnxGraphBuilder.Ints("kernel_shape", p.kernel_size),
+            OnnxGraphBuilder.Ints("strides", p.stride ?? p.kernel_size),
+            OnnxGraphBuilder.Ints("pads", [.. Pads(p.padding ?? [0, 0])]),
+            OnnxGraphBuilder.Ints("dilations", p.dilation ?? [1, 1]),
+            OnnxGraphBuilder.Int("ceil_mode", p.ceil_mode ? 1 : 0)),
+        Dropout or Identity => x,
+        _ when Activation(g, name, module, x) is { } y => y,
+        _ => throw new MobileOneException($"ONNX export: '{name}' is a {module.GetType().Name}, which the exporter does not know"),
+    };
+
+    /// <summary>Emits named modules in order, folding each BatchNorm2d into the Conv2d right before it.</summary>
+    public static string Sequence(OnnxGraphBuilder g, string prefix, IReadOnlyList<(string Name, nn.Module Module)> children, string x)
+    {
+        string Path(string child) => prefix.Length == 0 ? child : $"{prefix}.{child}";
+        for (int i = 0; i < children.Count; i++)
+        {
+            var (name, module) = children[i];
+            if (module is Conv2d conv && conv.bias is null && i + 1 < children.Count && children[i + 1].Module is BatchNorm2d bn)
+            {
+                x = ConvBn(g, Path(name), conv, bn, x);
+                i++;
+            }
+            else
+            {
+                x = Emit(g, Path(name), module, x);
+            }
+        }
+        return x;
+    }
+
+    /// <summary>A bias-free convolution with the BatchNorm after it folded in (running statistics).</summary>
+    public static string ConvBn(OnnxGraphBuilder g, string name, Conv2d conv, BatchNorm2d bn, string x)
+    {
+        var (w, b) = BranchFusion.FoldBatchNorm(conv.weight!, bn);
+        using (w) using (b) return ConvNode(g, name, conv, w, b, x);
+    }
+
+    /// <summary>A convolution as it is (with its bias, if any).</summary>
+    public static string Conv(OnnxGraphBuilder g, string name, Conv2d conv, string x) => ConvNode(g, name, conv, conv.weight!, conv.bias, x);
+
+    private static string ConvNode(OnnxGraphBuilder g, string name, Conv2d conv, Tensor weight, Tensor? bias, string x)
+    {
+        if (conv.padding_type is not null || conv.padding_mode != PaddingModes.Zeros)
+            throw new MobileOneException($"ONNX export: '{name}' uses padding '{conv.padding_type?.ToString() ?? conv.padding_mode.ToString()}'; only explicit zero padding is supported");
+        List<string> inputs = [x, g.Initializer(name + ".weight", weight)];
+        if (bias is not null) inputs.Add(g.Initializer(name + ".bias", bias));
+        return g.Node("Conv", name, inputs,
+            OnnxGraphBuilder.Ints("kernel_shape", conv.kernel_size),
+            OnnxGraphBuilder.Ints("strides", conv.stride),
+            OnnxGraphBuilder.Ints("pads", [.. Pads(conv.padding ?? [0, 0])]),
+            OnnxGraphBuilder.Ints("dilations", conv.dilation),
+            OnnxGraphBuilder.Int("group", conv.groups));
+    }
+
+    private static IEnumerable<long> Pads(long[] padding) => padding.Concat(padding);
+
+    /// <summary>A standalone BatchNorm2d (running statistics).</summary>
+    public static string BatchNorm(OnnxGraphBuilder g, string name, BatchNorm2d bn, string x) =>
+        g.Node("BatchNormalization", name,
+            [x, g.Initializer($"{name}.weight", bn.weight!), g.Initializer($"{name}.bias", bn.bias!),
+             g.Initializer($"{name}.running_mean", bn.running_mean!), g.Initializer($"{name}.running_var", bn.running_var!)],
+            OnnxGraphBuilder.Float("epsilon", (float)bn.eps));
+
+    /// <summary>Element-wise activations; null when <paramref name="module"/> is not one.</summary>
+    public static string? Activation(OnnxGraphBuilder g, string name, nn.Module module, string x) => module switch
+    {
+        ReLU => g.Node("Relu", name, [x]),
+        ReLU6 => Clip(g, name, x, 0, 6),
+        Hardtanh h => Clip(g, name, x, (float)h.min_val, (float)h.max_val),
+        Sigmoid => g.Node("Sigmoid", name, [x]),
+        Tanh => g.Node("Tanh", name, [x]),
+        LeakyReLU l => g.Node("LeakyRelu", name, [x], OnnxGraphBuilder.Float("alpha", (float)l.negative_slope)),
+        Hardsigmoid => HardSigmoid(g, name, x),
+        Hardswish => g.Opset >= 14 ? g.Node("HardSwish", name, [x]) : g.Node("Mul", name, [x, HardSigmoid(g, name + ".gate", x)]),
+        SiLU => g.Node("Mul", name, [x, g.Node("Sigmoid", name + ".gate", [x])]),
+        GELU gelu => Gelu(g, name, gelu, x),
+        _ => null,
+    };
+
+    private static string HardSigmoid(OnnxGraphBuilder g, string name, string x) =>
+        // PyTorch's hardsigmoid is relu6(x + 3) / 6, i.e. ONNX's with alpha 1/6 and beta 1/2.
+        g.Node("HardSigmoid", name, [x], OnnxGraphBuilder.Float("alpha", 1f / 6), OnnxGraphBuilder.Float("beta", 0.5f));
+
+    private static string Clip(OnnxGraphBuilder g, string name, string x, float min, float max) =>
+        g.Node("Clip", name, [x, g.Scalar(name + ".min", min), g.Scalar(name + ".max", max)]);
+
+    private static string Gelu(OnnxGraphBuilder g, string name, GELU gelu, string x)
+    {
+        if (gelu.approximate.ToString() != "none")
+            throw new MobileOneException($"ONNX export: '{name}' is a tanh-approximated GELU; only the exact GELU is supported");
+        if (g.Opset >= 20) return g.Node("Gelu", name, [x]);
+        // 0.5 x (1 + erf(x / sqrt 2)), the exact definition, from opset-9 operators.
+        var e = g.Node("Erf", name + ".erf", [g.Node("Mul", name + ".scaled", [x, g.Scalar(name + ".rsqrt2", (float)(1 / Math.Sqrt(2)))])]);
+        var onePlus = g.Node("Add", name + ".one_plus", [e, g.Scalar(name + ".one", 1f)]);
+        return g.Node("Mul", name, [g.Node("Mul", name + ".half_x", [x, g.Scalar(name + ".half", 0.5f)]), onePlus]);
+    }
+
+    /// <summary>
+    /// A MobileOne block. Fused: Conv with bias and Relu. Train-time: one Conv per branch with its
+    /// BatchNorm folded, the skip branch as BatchNormalization, summed: the graph that shows what the fold saves.
+    /// </summary>
+    public static string MobileOneBlockNodes(OnnxGraphBuilder g, string name, MobileOneBlock block, string x)
+    {
+        string y;
+        if (block.IsFused)
+        {
+            y = Conv(g, $"{name}.reparam_conv", block.ReparamConv!, x);
+        }
+        else
+        {
+            var branches = new List<string>();
+            int i = 0;
+            foreach (var branch in block.ConvBranches!) branches.Add(ConvBn(g, $"{name}.rbr_conv.{i++}", branch.Conv, branch.Bn, x));
+            if (block.Scale is { } scale) branches.Add(ConvBn(g, $"{name}.rbr_scale", scale.Conv, scale.Bn, x));
+            if (block.Skip is { } bn) branches.Add(BatchNorm(g, $"{name}.rbr_skip", bn, x));
+            y = branches.Count == 1 ? branches[0] : g.Node("Sum", $"{name}.sum", branches);
+        }
+        if (block.Se is { } se)
+        {
+            // Global pooling, not a fixed kernel, so the graph accepts any input size.
+            var p = g.Node("GlobalAveragePool", $"{name}.se.pool", [y]);
+            p = Conv(g, $"{name}.se.reduce", se.Reduce, p);
+            p = g.Node("Relu", $"{name}.se.relu", [p]);
+            p = Conv(g, $"{name}.se.expand", se.Expand, p);
+            p = g.Node("Sigmoid", $"{name}.se.sigmoid", [p]);
+            y = g.Node("Mul", $"{name}.se.scale", [y, p]);
+        }
+        return g.Node("Relu", $"{name}.relu", [y]);
+    }
+}

@@ -1,0 +1,51 @@
+using MobileOne.Export;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileOne.Zoo;
+
+/// <summary>ResNet's basic block as torchvision defines it: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).</summary>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+{
+    /// <summary>Creates the block; a 1x1 conv+BN shortcut (<c>downsample</c>) is added when the shape changes.</summary>
+    public BasicBlock(long inChannels, long channels, long stride) : base(nameof(BasicBlock))
+    {
+        conv1 = Layers.Conv(inChannels, channels, 3, stride);
+        bn1 = Layers.Norm(channels);
+        relu = nn.ReLU();
+        conv2 = Layers.Conv(channels, channels, 3);
+        bn2 = Layers.Norm(channels);
+        if (stride != 1 || inChannels != channels) downsample = Layers.Numbered(Layers.Conv(inChannels, channels, 1, stride), Layers.Norm(channels));
+        RegisterComponents();
+    }
+
+    // Field names are torchvision's state-dict names.
+#pragma warning disable IDE1006
+    // Declared in torchvision's registration order, which TorchSharp follows.
+    private readonly Conv2d conv1;
+    private readonly BatchNorm2d bn1;
+    private readonly ReLU relu;
+    private readonly Conv2d conv2;
+    private readonly BatchNorm2d bn2;
+    private readonly Sequential? downsample;
+#pragma warning restore IDE1006
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var y = bn2.call(conv2.call(relu.call(bn1.call(conv1.call(x)))));
+        var shortcut = downsample is null ? x : downsample.call(x);
+        return relu.call(y + shortcut).MoveToOuterDisposeScope();
+    }
+
+    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
+    {
+        var y = OnnxModuleEmitter.ConvBn(g, name + ".conv1", conv1, bn1, x);
+        y = g.Node("Relu", name + ".relu1", [y]);
+        y = OnnxModuleEmitter.ConvBn(g, name + ".conv2", conv2, bn2, y);
+        var shortcut = downsample is null ? x : OnnxModuleEmitter.Emit(g, name + ".downsample", downsample, x);
+        return g.Node("Relu", name + ".relu2", [g.Node("Add", name + ".add", [y, shortcut])]);
+    }
+}

@@ -1,0 +1,56 @@
+using static TorchSharp.torch;
+
+namespace MobileOne.Zoo;
+
+/// <summary>
+/// MobileNetV3-Large and -Small (Howard et al. 2019) exactly as torchvision builds
+/// <c>mobilenet_v3_large()</c> (5.5M parameters, 217M MACs) and <c>mobilenet_v3_small()</c> (2.5M, 57M):
+/// inverted residuals with optional SE (Hardsigmoid gate), ReLU or Hardswish, BatchNorm eps 1e-3.
+/// </summary>
+public static class MobileNetV3
+{
+    private const double Eps = 1e-3;
+
+    // (input, kernel, expanded, output, SE, Hardswish, stride), torchvision's tables for width 1.0.
+    private static readonly (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] LargeSettings =
+    [
+        (16, 3, 16, 16, false, false, 1), (16, 3, 64, 24, false, false, 2), (24, 3, 72, 24, false, false, 1),
+        (24, 5, 72, 40, true, false, 2), (40, 5, 120, 40, true, false, 1), (40, 5, 120, 40, true, false, 1),
+        (40, 3, 240, 80, false, true, 2), (80, 3, 200, 80, false, true, 1), (80, 3, 184, 80, false, true, 1),
+        (80, 3, 184, 80, false, true, 1), (80, 3, 480, 112, true, true, 1), (112, 3, 672, 112, true, true, 1),
+        (112, 5, 672, 160, true, true, 2), (160, 5, 960, 160, true, true, 1), (160, 5, 960, 160, true, true, 1),
+    ];
+
+    private static readonly (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] SmallSettings =
+    [
+        (16, 3, 16, 16, true, false, 2), (16, 3, 72, 24, false, false, 2), (24, 3, 88, 24, false, false, 1),
+        (24, 5, 96, 40, true, true, 2), (40, 5, 240, 40, true, true, 1), (40, 5, 240, 40, true, true, 1),
+        (40, 5, 120, 48, true, true, 1), (48, 5, 144, 48, true, true, 1), (48, 5, 288, 96, true, true, 2),
+        (96, 5, 576, 96, true, true, 1), (96, 5, 576, 96, true, true, 1),
+    ];
+
+    /// <summary>MobileNetV3-Large.</summary>
+    public static ZooNetwork Large(int numClasses = 1000) => Create("mobilenet_v3_large", LargeSettings, 1280, numClasses);
+
+    /// <summary>MobileNetV3-Small.</summary>
+    public static ZooNetwork Small(int numClasses = 1000) => Create("mobilenet_v3_small", SmallSettings, 1024, numClasses);
+
+    private static ZooNetwork Create(string name, (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, int lastChannel, int numClasses)
+    {
+        var features = new List<nn.Module<Tensor, Tensor>> { Layers.ConvNormActivation(3, 16, 3, 2, activation: ActivationKind.Hardswish, eps: Eps) };
+        foreach (var b in settings)
+        {
+            var act = b.Hs ? ActivationKind.Hardswish : ActivationKind.ReLU;
+            var body = Layers.Numbered(
+                b.Exp != b.In ? Layers.ConvNormActivation(b.In, b.Exp, 1, activation: act, eps: Eps) : null,
+                Layers.ConvNormActivation(b.Exp, b.Exp, b.K, b.S, groups: b.Exp, activation: act, eps: Eps),
+                b.Se ? new SqueezeExcitation(b.Exp, Layers.MakeDivisible(b.Exp / 4), ActivationKind.ReLU, ActivationKind.Hardsigmoid) : null,
+                Layers.ConvNormActivation(b.Exp, b.Out, 1, activation: ActivationKind.None, eps: Eps));
+            features.Add(new InvertedResidual("block", body, b.S == 1 && b.In == b.Out));
+        }
+        int last = settings[^1].Out, lastConv = 6 * last;
+        features.Add(Layers.ConvNormActivation(last, lastConv, 1, activation: ActivationKind.Hardswish, eps: Eps));
+        return new ZooNetwork(name, [("features", Layers.Numbered(features))],
+            [("classifier", Layers.Numbered(nn.Linear(lastConv, lastChannel), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(lastChannel, numClasses)))]);
+    }
+}

@@ -1,0 +1,87 @@
+using MobileOne.Export;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MobileOne.Zoo;
+
+/// <summary>
+/// ShuffleNetV2's unit as torchvision defines it. Stride 1: split the channels in two halves, transform
+/// the second (<c>branch2</c>), concatenate. Stride 2: both branches see the whole input
+/// (<c>branch1</c> depthwise then pointwise). Then shuffle the channels across the two halves: a
+/// reshape and a transpose, pure memory traffic that FLOPs do not see.
+/// </summary>
+public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
+{
+    private readonly long inChannels, outChannels;
+
+    /// <summary>Creates the unit.</summary>
+    public ShuffleUnit(long inChannels, long outChannels, long stride) : base(nameof(ShuffleUnit))
+    {
+        if (stride == 1 && inChannels != outChannels)
+            throw new MobileOneException($"a stride-1 ShuffleNetV2 unit needs equal channels, found {inChannels} -> {outChannels}");
+        this.inChannels = inChannels;
+        this.outChannels = outChannels;
+        Stride = stride;
+        long half = outChannels / 2;
+        branch1 = stride > 1
+            ? Layers.Numbered(Layers.Conv(inChannels, inChannels, 3, stride, inChannels), Layers.Norm(inChannels),
+                Layers.Conv(inChannels, half, 1), Layers.Norm(half), nn.ReLU())
+            : Layers.Numbered();
+        branch2 = Layers.Numbered(Layers.Conv(stride > 1 ? inChannels : half, half, 1), Layers.Norm(half), nn.ReLU(),
+            Layers.Conv(half, half, 3, stride, half), Layers.Norm(half),
+            Layers.Conv(half, half, 1), Layers.Norm(half), nn.ReLU());
+        RegisterComponents();
+    }
+
+    // Field names are torchvision's state-dict names.
+#pragma warning disable IDE1006
+    private readonly Sequential branch1, branch2;
+#pragma warning restore IDE1006
+
+    /// <summary>Stride of the unit.</summary>
+    public long Stride { get; }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        Tensor y;
+        if (Stride == 1)
+        {
+            var halves = x.chunk(2, dim: 1);
+            y = cat([halves[0], branch2.call(halves[1])], 1);
+        }
+        else
+        {
+            y = cat([branch1.call(x), branch2.call(x)], 1);
+        }
+        var (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3]);
+        return y.view(n, 2, c / 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w).MoveToOuterDisposeScope();
+    }
+
+    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
+    {
+        string y;
+        if (Stride == 1)
+        {
+            long half = inChannels / 2;
+            string Slice(string part, long start, long end) => g.Node("Slice", $"{name}.{part}",
+                [x, g.Int64Initializer($"{name}.{part}.starts", start), g.Int64Initializer($"{name}.{part}.ends", end), g.Int64Initializer($"{name}.{part}.axes", 1)]);
+            var kept = Slice("first_half", 0, half);
+            var transformed = OnnxModuleEmitter.Emit(g, name + ".branch2", branch2, Slice("second_half", half, inChannels));
+            y = g.Node("Concat", name + ".concat", [kept, transformed], OnnxGraphBuilder.Int("axis", 1));
+        }
+        else
+        {
+            var a = OnnxModuleEmitter.Emit(g, name + ".branch1", branch1, x);
+            var b = OnnxModuleEmitter.Emit(g, name + ".branch2", branch2, x);
+            y = g.Node("Concat", name + ".concat", [a, b], OnnxGraphBuilder.Int("axis", 1));
+        }
+        // Shuffle without fixing N, H or W: [N, C, H, W] -> [N, 2, C/2, H*W] -> swap -> back to y's own shape.
+        var shape = g.Node("Shape", name + ".shape", [y]);
+        var grouped = g.Node("Reshape", name + ".group", [y, g.Int64Initializer(name + ".group.shape", 0, 2, outChannels / 2, -1)]);
+        var swapped = g.Node("Transpose", name + ".swap", [grouped], OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3));
+        return g.Node("Reshape", name + ".shuffle", [swapped, shape]);
+    }
+}
