@@ -30,6 +30,8 @@ public static class CliApp
             TrainCommand.Create(console),
             EvalCommand.Create(console),
             QuickstartCommand.Create(console),
+            ZooCommand.Create(console),
+            StudyCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

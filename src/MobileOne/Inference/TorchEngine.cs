@@ -4,31 +4,36 @@ using static TorchSharp.torch;
 
 namespace MobileOne.Inference;
 
-/// <summary>TorchSharp eager execution of a <see cref="MobileOneModel"/> (eval mode, no autograd).</summary>
+/// <summary>TorchSharp eager execution of a classifier (eval mode, no autograd): a MobileOne or any zoo network.</summary>
 public sealed class TorchEngine : IInferenceEngine
 {
-    private readonly MobileOneModel model;
+    private readonly nn.Module<Tensor, Tensor> model;
 
-    /// <summary>Wraps a model; <paramref name="threads"/> &gt; 0 sets LibTorch's intra-op thread count (process-wide).</summary>
-    public TorchEngine(MobileOneModel model, int threads = 0)
+    /// <summary>Wraps a MobileOne; <paramref name="threads"/> &gt; 0 sets LibTorch's intra-op thread count (process-wide).</summary>
+    public TorchEngine(MobileOneModel model, int threads = 0) : this(model, model.Config.InChannels, model.Config.NumClasses, threads) { }
+
+    /// <summary>Wraps any classifier taking <paramref name="inChannels"/> channels and returning <paramref name="numClasses"/> logits.</summary>
+    public TorchEngine(nn.Module<Tensor, Tensor> model, int inChannels, int numClasses, int threads = 0)
     {
         if (threads < 0) throw new MobileOneException($"threads must be 0 (automatic) or positive, found {threads}");
         if (threads > 0) torch.set_num_threads(threads);
         this.model = model;
+        InputChannels = inChannels;
+        NumClasses = numClasses;
         model.eval();
     }
 
     /// <summary>The model run.</summary>
-    public MobileOneModel Model => model;
+    public nn.Module<Tensor, Tensor> Model => model;
 
     /// <inheritdoc/>
     public string Name => "torch";
 
     /// <inheritdoc/>
-    public int NumClasses => model.Config.NumClasses;
+    public int NumClasses { get; }
 
     /// <inheritdoc/>
-    public int InputChannels => model.Config.InChannels;
+    public int InputChannels { get; }
 
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MobileOne.Zoo;
+
+namespace MobileOne.Cli.Commands;
+
+/// <summary><c>mobileone zoo</c>: the networks of the metric study with their parameter and MAC counts.</summary>
+internal static class ZooCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("zoo", "List the efficient networks of the metric study: parameters and MACs at 224x224 (deployed form; train-time too where it folds).");
+        var json = new Option<bool>("--json") { Description = "Print a JSON list of {name, family, reference, params, macs, train_params, train_macs}." };
+        command.Add(json);
+        command.SetAction(parsed =>
+        {
+            var rows = NetworkZoo.Entries.Select(e =>
+            {
+                using var deployed = e.Create();
+                var d = NetworkCost.Measure(deployed);
+                NetworkCost.Counts? t = null;
+                if (e.Reparameterizable)
+                {
+                    using var train = e.Create(deployed: false);
+                    t = NetworkCost.Measure(train);
+                }
+                return (Entry: e, Deployed: d, Train: t);
+            }).ToList();
+            if (parsed.GetValue(json))
+            {
+                console.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object?>
+                {
+                    ["name"] = r.Entry.Name, ["family"] = r.Entry.Family, ["reference"] = r.Entry.Reference,
+                    ["params"] = r.Deployed.Params, ["macs"] = r.Deployed.Macs,
+                    ["train_params"] = r.Train?.Params, ["train_macs"] = r.Train?.Macs,
+                }), new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            var inv = CultureInfo.InvariantCulture;
+            console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-13} {2,14} {3,16} {4,16}  {5}", "network", "family", "params", "MACs @224", "train-time MACs", "definition"));
+            foreach (var (e, d, t) in rows)
+                console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-13} {2,14:N0} {3,16:N0} {4,16}  {5}", e.Name, e.Family, d.Params, d.Macs,
+                    t is null ? "-" : t.Macs.ToString("N0", inv), e.Reference));
+            return 0;
+        });
+        return command;
+    }
+}
