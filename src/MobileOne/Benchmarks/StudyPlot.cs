@@ -27,25 +27,36 @@ public static class StudyPlot
         double[] xs = points.Select(p => logX ? Math.Log10(p.X) : p.X).ToArray();
         double[] ys = points.Select(p => logY ? Math.Log10(p.Y) : p.Y).ToArray();
 
+        // Explicit limits, with extra room on the right for the labels, so log ticks can be chosen for the visible range.
+        var (xLow, xHigh) = Limits(xs, rightPad: 0.3);
+        var (yLow, yHigh) = Limits(ys, rightPad: 0.1);
+
         var plot = new Plot();
         var plain = Colors.SteelBlue;
         var accent = Colors.Crimson;
-        // Highlighted points last so they are drawn on top.
+        var placed = new List<(double X0, double Y0, double X1, double Y1)>();
+        // Highlighted points last so they are drawn on top; their labels are placed first so they keep the best spot.
         foreach (int i in Enumerable.Range(0, points.Count).OrderBy(i => points[i].Highlight))
         {
             bool h = points[i].Highlight;
             plot.Add.Marker(xs[i], ys[i], MarkerShape.FilledCircle, h ? 14 : 9, h ? accent : plain);
+        }
+        foreach (int i in Enumerable.Range(0, points.Count).OrderByDescending(i => points[i].Highlight))
+        {
+            bool h = points[i].Highlight;
             var text = plot.Add.Text(points[i].Label, xs[i], ys[i]);
-            text.Alignment = Alignment.MiddleLeft;
-            text.OffsetX = h ? 10 : 7;
+            // Approximate pixel position inside the data area (about 800x480 of the 900x600 image).
+            double px = (xs[i] - xLow) / (xHigh - xLow) * 800, py = (yHigh - ys[i]) / (yHigh - yLow) * 480;
+            var (alignment, dx, dy, rect) = PlaceLabel(px, py, points[i].Label.Length * (h ? 8.0 : 7.0), h ? 10 : 7, placed);
+            placed.Add(rect);
+            text.Alignment = alignment;
+            text.OffsetX = (float)dx;
+            text.OffsetY = (float)dy;
             text.LabelFontSize = 12;
             text.LabelBold = h;
             text.LabelFontColor = h ? accent : Colors.Black;
         }
 
-        // Explicit limits, with extra room on the right for the labels, so log ticks can be chosen for the visible range.
-        var (xLow, xHigh) = Limits(xs, rightPad: 0.3);
-        var (yLow, yHigh) = Limits(ys, rightPad: 0.1);
         plot.Axes.SetLimits(xLow, xHigh, yLow, yHigh);
         if (logX) SetLogTicks(plot.Axes.Bottom, xLow, xHigh);
         if (logY) SetLogTicks(plot.Axes.Left, yLow, yHigh);
@@ -54,6 +65,29 @@ public static class StudyPlot
         plot.XLabel(logX ? $"{xLabel} (log scale)" : xLabel);
         plot.YLabel(logY ? $"{yLabel} (log scale)" : yLabel);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+    }
+
+    /// <summary>
+    /// Picks the first of right, left, above and below the point where the label's box (in approximate pixels)
+    /// overlaps no label placed before; right when all overlap.
+    /// </summary>
+    private static (Alignment Alignment, double Dx, double Dy, (double, double, double, double) Rect) PlaceLabel(
+        double px, double py, double width, double gap, List<(double X0, double Y0, double X1, double Y1)> placed)
+    {
+        const double height = 14;
+        (Alignment, double, double, (double, double, double, double))[] candidates =
+        [
+            (Alignment.MiddleLeft, gap, 0, (px + gap, py - height / 2, px + gap + width, py + height / 2)),
+            (Alignment.MiddleRight, -gap, 0, (px - gap - width, py - height / 2, px - gap, py + height / 2)),
+            (Alignment.LowerCenter, 0, -gap, (px - width / 2, py - gap - height, px + width / 2, py - gap)),
+            (Alignment.UpperCenter, 0, gap, (px - width / 2, py + gap, px + width / 2, py + gap + height)),
+        ];
+        foreach (var c in candidates)
+        {
+            var (x0, y0, x1, y1) = c.Item4;
+            if (!placed.Any(r => x0 < r.X1 && r.X0 < x1 && y0 < r.Y1 && r.Y0 < y1)) return c;
+        }
+        return candidates[0];
     }
 
     private static void Check(StudyPoint p, string axis, double value, bool log)
