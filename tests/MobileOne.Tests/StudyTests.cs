@@ -108,15 +108,20 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         Assert.True(run.GetProperty("networks")[0].GetProperty("median_ms").GetDouble() > 0);
     }
 
-    [Fact]
-    public void StudyBlocksWritesItsTable()
+    [Theory]
+    [InlineData("blocks")]
+    [InlineData("activations")]
+    public void StudyProbeWritesItsTable(string study)
     {
-        var dir = Dir.File("blocks");
-        var r = CliTests.Run("study", "blocks", "--runs", "3", "--warmup", "0", "--out", dir);
+        var dir = Dir.File(study);
+        var r = CliTests.Run("study", study, "--runs", "3", "--warmup", "0", "--out", dir);
         Assert.True(r.Code == 0, r.Err);
-        var md = File.ReadAllText(Path.Combine(dir, "blocks_onnx_1t.md"));
-        foreach (var v in ProbeVariant.Blocks) Assert.Contains(v.Name, md);
-        Assert.True(File.Exists(Path.Combine(dir, "blocks_onnx_1t.json")));
+        var md = File.ReadAllText(Path.Combine(dir, $"{study}_onnx_1t.md"));
+        foreach (var v in study == "blocks" ? ProbeVariant.Blocks : ProbeVariant.Activations) Assert.Contains($"| {v.Name} |", md);
+        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, $"{study}_onnx_1t.json"))).RootElement;
+        var variants = json.GetProperty("variants").EnumerateArray().ToList();
+        Assert.Equal(1.0, variants[0].GetProperty("ratio").GetDouble());
+        Assert.All(variants, v => Assert.True(v.GetProperty("median_ms").GetDouble() > 0));
     }
 
     [Fact]
