@@ -31,11 +31,8 @@ public static class OnnxExporter
     {
         options = (options ?? new OnnxExportOptions()).Validated();
         var modules = model.modules().ToList();
-        long c = model is MobileOneModel m ? m.Config.InChannels
-            : modules.OfType<Conv2d>().FirstOrDefault()?.in_channels
-              ?? throw new MobileOneException($"ONNX export: {model.GetType().Name} has no convolution to take the input channels from");
-        long classes = modules.OfType<Linear>().LastOrDefault()?.out_features
-            ?? throw new MobileOneException($"ONNX export: {model.GetType().Name} has no linear classifier");
+        var (c, classes) = Describe(model);
+        if (modules.OfType<Zoo.MobileVitBlock>().Any()) RecordShapes(model, options, (int)c);
         var g = new OnnxGraphBuilder(options.Opset);
         long?[] inputShape = options.DynamicSpatial ? [null, c, null, null] : [null, c, options.InputHeight, options.InputWidth];
         g.Input(InputName, inputShape, ["batch", "", "height", "width"]);
@@ -54,6 +51,27 @@ public static class OnnxExporter
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
         foreach (var (k, v) in Metadata(model, classes, options)) proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return proto;
+    }
+
+    /// <summary>Input channels and number of classes of a network the exporter knows.</summary>
+    internal static (long InChannels, long Classes) Describe(nn.Module<Tensor, Tensor> model) => model switch
+    {
+        MobileOneModel m => (m.Config.InChannels, m.Config.NumClasses),
+        Zoo.ZooNetwork z => (z.InChannels, z.NumClasses),
+        _ => throw new MobileOneException($"ONNX export: {model.GetType().Name} is neither a MobileOne nor a zoo network"),
+    };
+
+    // MobileViT's patch reshapes are written for one spatial size: run the model once at the export size.
+    private static void RecordShapes(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, int channels)
+    {
+        if (options.DynamicSpatial)
+            throw new MobileOneException("ONNX export: MobileViT blocks reshape the feature map into patches of a fixed count; export with a fixed input size, not --dynamic");
+        bool training = model.training;
+        model.eval();
+        using (no_grad())
+        using (var x = zeros(1, channels, options.InputHeight, options.InputWidth))
+        using (model.call(x)) { }
+        if (training) model.train();
     }
 
     /// <summary>The serialized ONNX model.</summary>

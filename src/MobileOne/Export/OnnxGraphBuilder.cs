@@ -51,6 +51,24 @@ internal sealed class OnnxGraphBuilder(int opset)
         return t.Name;
     }
 
+    /// <summary>Adds a 0-d int64 initializer (an index that drops its axis in Gather); returns its name.</summary>
+    public string Int64Scalar(string name, long value)
+    {
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Int64Data.Add(value);
+        graph.Initializer.Add(t);
+        return t.Name;
+    }
+
+    /// <summary>Adds an empty float32 initializer (an optional input left unset, such as Resize's scales); returns its name.</summary>
+    public string EmptyFloat(string name)
+    {
+        var t = new TensorProto { Name = Unique(name), DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.Add(0);
+        graph.Initializer.Add(t);
+        return t.Name;
+    }
+
     /// <summary>Adds an int64 initializer (shapes for Reshape and the like); returns its name.</summary>
     public string Int64Initializer(string name, params long[] values)
     {
@@ -110,6 +128,10 @@ internal sealed class OnnxGraphBuilder(int opset)
 
     /// <summary>A FLOAT attribute.</summary>
     public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>A STRING attribute.</summary>
+    public static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 
     /// <summary>An INTS attribute.</summary>
     public static AttributeProto Ints(string name, params long[] values)

@@ -13,11 +13,15 @@ namespace MobileOne.Export;
 /// </summary>
 internal static class OnnxModuleEmitter
 {
-    /// <summary>Emits one module; returns the output value's name.</summary>
-    public static string Emit(OnnxGraphBuilder g, string name, nn.Module module, string x) => module switch
+    /// <summary>
+    /// Emits one module; returns the output value's name. With <paramref name="tokens"/> the input is a
+    /// sequence [B, N, d] rather than a batch of vectors, so linear layers become MatMul instead of Gemm.
+    /// </summary>
+    public static string Emit(OnnxGraphBuilder g, string name, nn.Module module, string x, bool tokens = false) => module switch
     {
         IOnnxExportable custom => custom.EmitOnnx(g, name, x),
-        Sequential seq => Sequence(g, name, seq.named_children().Select(c => (c.name, c.module)).ToList(), x),
+        Sequential seq => Sequence(g, name, seq.named_children().Select(c => (c.name, c.module)).ToList(), x, tokens),
+        Linear linear when tokens => LinearMatMul(g, name, linear, x),
         Conv2d conv => Conv(g, name, conv, x),
         BatchNorm2d bn => BatchNorm(g, name, bn, x),
         MobileOneBlock block => MobileOneBlockNodes(g, name, block, x),
@@ -31,13 +35,14 @@ internal static class OnnxModuleEmitter
             OnnxGraphBuilder.Ints("pads", [.. Pads(p.padding ?? [0, 0])]),
             OnnxGraphBuilder.Ints("dilations", p.dilation ?? [1, 1]),
             OnnxGraphBuilder.Int("ceil_mode", p.ceil_mode ? 1 : 0)),
+        LayerNorm norm => LayerNorm(g, name, norm, x),
         Dropout or Identity => x,
         _ when Activation(g, name, module, x) is { } y => y,
         _ => throw new MobileOneException($"ONNX export: '{name}' is a {module.GetType().Name}, which the exporter does not know"),
     };
 
     /// <summary>Emits named modules in order, folding each BatchNorm2d into the Conv2d right before it.</summary>
-    public static string Sequence(OnnxGraphBuilder g, string prefix, IReadOnlyList<(string Name, nn.Module Module)> children, string x)
+    public static string Sequence(OnnxGraphBuilder g, string prefix, IReadOnlyList<(string Name, nn.Module Module)> children, string x, bool tokens = false)
     {
         string Path(string child) => prefix.Length == 0 ? child : $"{prefix}.{child}";
         for (int i = 0; i < children.Count; i++)
@@ -50,7 +55,7 @@ internal static class OnnxModuleEmitter
             }
             else
             {
-                x = Emit(g, Path(name), module, x);
+                x = Emit(g, Path(name), module, x, tokens);
             }
         }
         return x;
@@ -88,6 +93,42 @@ internal static class OnnxModuleEmitter
             [x, g.Initializer($"{name}.weight", bn.weight!), g.Initializer($"{name}.bias", bn.bias!),
              g.Initializer($"{name}.running_mean", bn.running_mean!), g.Initializer($"{name}.running_var", bn.running_var!)],
             OnnxGraphBuilder.Float("epsilon", (float)bn.eps));
+
+    /// <summary>A linear layer on inputs of any rank (MatMul with the transposed weight, then Add), unlike Gemm.</summary>
+    public static string LinearMatMul(OnnxGraphBuilder g, string name, Linear linear, string x)
+    {
+        using var wT = linear.weight!.detach().t();
+        var y = g.Node("MatMul", name, [x, g.Initializer(name + ".weight_t", wT)]);
+        return linear.bias is null ? y : g.Node("Add", name + ".add_bias", [y, g.Initializer(name + ".bias", linear.bias)]);
+    }
+
+    /// <summary>Bilinear resize to a fixed size with PyTorch's align_corners=False sampling (half-pixel centres).</summary>
+    public static string ResizeBilinear(OnnxGraphBuilder g, string name, string x, long height, long width)
+    {
+        var sizes = g.Node("Concat", name + ".sizes",
+            [g.Node("Slice", name + ".batch_and_channels", [g.Node("Shape", name + ".shape", [x]), g.Int64Initializer(name + ".start", 0), g.Int64Initializer(name + ".end", 2)]),
+             g.Int64Initializer(name + ".spatial", height, width)],
+            OnnxGraphBuilder.Int("axis", 0));
+        return g.Node("Resize", name, [x, g.EmptyFloat(name + ".roi"), g.EmptyFloat(name + ".scales"), sizes],
+            OnnxGraphBuilder.String("mode", "linear"), OnnxGraphBuilder.String("coordinate_transformation_mode", "half_pixel"));
+    }
+
+    /// <summary>LayerNorm over the last axis: one LayerNormalization node from opset 17, its definition before.</summary>
+    public static string LayerNorm(OnnxGraphBuilder g, string name, LayerNorm norm, string x)
+    {
+        if (norm.normalized_shape.Length != 1 || !norm.elementwise_affine)
+            throw new MobileOneException($"ONNX export: '{name}' normalises over {norm.normalized_shape.Length} axes or has no affine parameters; only last-axis affine LayerNorm is supported");
+        var w = g.Initializer(name + ".weight", norm.weight!);
+        var b = g.Initializer(name + ".bias", norm.bias!);
+        if (g.Opset >= 17)
+            return g.Node("LayerNormalization", name, [x, w, b], OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)norm.eps));
+        var mean = g.Node("ReduceMean", name + ".mean", [x], OnnxGraphBuilder.Ints("axes", -1), OnnxGraphBuilder.Int("keepdims", 1));
+        var centred = g.Node("Sub", name + ".centred", [x, mean]);
+        var variance = g.Node("ReduceMean", name + ".variance", [g.Node("Mul", name + ".squared", [centred, centred])], OnnxGraphBuilder.Ints("axes", -1), OnnxGraphBuilder.Int("keepdims", 1));
+        var std = g.Node("Sqrt", name + ".std", [g.Node("Add", name + ".variance_eps", [variance, g.Scalar(name + ".eps", (float)norm.eps)])]);
+        var normalised = g.Node("Div", name + ".normalised", [centred, std]);
+        return g.Node("Add", name, [g.Node("Mul", name + ".scaled", [normalised, w]), b]);
+    }
 
     /// <summary>Element-wise activations; null when <paramref name="module"/> is not one.</summary>
     public static string? Activation(OnnxGraphBuilder g, string name, nn.Module module, string x) => module switch

@@ -17,8 +17,8 @@ public static class StudyEngine
         network.eval();
         if (backend == InferenceBackend.Onnx)
             return new OnnxEngine(OnnxExporter.ToBytes(network, new OnnxExportOptions { InputHeight = height, InputWidth = width }), threads, name);
-        int classes = (int)network.modules().OfType<TorchSharp.Modules.Linear>().Last().out_features;
-        return new TorchEngine(network, 3, classes, threads);
+        var (channels, classes) = OnnxExporter.Describe(network);
+        return new TorchEngine(network, (int)channels, (int)classes, threads);
     }
 
     /// <summary>A seeded random image batch.</summary>

@@ -5,10 +5,11 @@ using static TorchSharp.torch;
 namespace MobileOne.Zoo;
 
 /// <summary>
-/// Parameters and multiply-accumulates of any network, measured on one forward pass: every Conv2d
-/// adds (output elements) x (input channels per group x kernel area), every Linear (output elements) x
-/// (input features); BatchNorm, activations, pooling and additions are not counted. This is the
-/// convention of the MobileOne paper's and torchvision's MAC figures.
+/// Parameters and multiply-accumulates of any network, measured on one forward pass of one image: every
+/// Conv2d adds (output elements) x (input channels per group x kernel area), every Linear (output
+/// elements) x (input features), and self-attention its two matrix products; BatchNorm, activations,
+/// pooling and additions are not counted. This is the convention of the MobileOne paper's and
+/// torchvision's MAC figures.
 /// </summary>
 public static class NetworkCost
 {
@@ -28,13 +29,20 @@ public static class NetworkCost
             if (m is Conv2d conv)
                 removers.Add(conv.register_forward_hook((_, _, y) =>
                 {
-                    macs += y.numel() / y.shape[0] * (conv.in_channels / conv.groups) * conv.kernel_size.Aggregate(1L, (a, k) => a * k);
+                    macs += y.numel() * (conv.in_channels / conv.groups) * conv.kernel_size.Aggregate(1L, (a, k) => a * k);
                     return y;
                 }).remove);
             else if (m is Linear linear)
                 removers.Add(linear.register_forward_hook((_, _, y) =>
                 {
-                    macs += y.numel() / y.shape[0] * linear.in_features;
+                    macs += y.numel() * linear.in_features;
+                    return y;
+                }).remove);
+            else if (m is SelfAttention attention)
+                removers.Add(attention.register_forward_hook((_, x, y) =>
+                {
+                    // Q K^T and attention x V: N x N x d each, per sequence.
+                    macs += 2 * x.shape[0] * x.shape[1] * x.shape[1] * attention.Dim;
                     return y;
                 }).remove);
         }

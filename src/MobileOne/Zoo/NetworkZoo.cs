@@ -20,6 +20,7 @@ public static class NetworkZoo
         new("shufflenet_v2_x1_0", "ShuffleNet", "torchvision shufflenet_v2_x1_0", false, _ => ShuffleNetV2.X1_0()),
         new("mnasnet1_0", "MNASNet", "torchvision mnasnet1_0", false, _ => MnasNet.A1_0()),
         new("resnet18", "ResNet", "torchvision resnet18", false, _ => ResNet.R18()),
+        new("mobilevit_xs", "MobileViT", "Mehta and Rastegari 2022, Table 4", false, _ => MobileVit.XS()),
         new("repvgg_a0", "RepVGG", "Ding et al. 2021, RepVGG-A0", true, fused => RepVgg.A0(fused)),
         .. MobileOneVariants.Names.Select(v => new ZooEntry($"mobileone_{v}", "MobileOne", $"MobileOne-{v.ToUpperInvariant()}, paper Table 7", true,
             fused => MobileOne(v, fused))),

@@ -37,7 +37,7 @@ public static class RepVgg
     /// <summary>Folds every block of a train-time RepVGG (in eval mode) into the fused network.</summary>
     public static ZooNetwork Fuse(ZooNetwork trainTime)
     {
-        var fused = A0(fused: true, numClasses: (int)trainTime.modules().OfType<TorchSharp.Modules.Linear>().Last().out_features);
+        var fused = A0(fused: true, numClasses: (int)trainTime.NumClasses);
         fused.eval();
         using var noGrad = no_grad();
         var source = trainTime.modules().OfType<MobileOneBlock>().ToList();

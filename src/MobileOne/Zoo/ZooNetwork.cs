@@ -27,6 +27,12 @@ public sealed class ZooNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <summary>The zoo name (e.g. <c>mobilenet_v2</c>).</summary>
     public string Name { get; }
 
+    /// <summary>Input channels (of the first convolution).</summary>
+    public long InChannels => body.SelectMany(p => p.Module.modules().Prepend(p.Module)).OfType<TorchSharp.Modules.Conv2d>().First().in_channels;
+
+    /// <summary>Number of classes (outputs of the head's last linear layer).</summary>
+    public long NumClasses => head.SelectMany(p => p.Module.modules().Prepend(p.Module)).OfType<TorchSharp.Modules.Linear>().Last().out_features;
+
     /// <summary>The modules before the global pool, in order.</summary>
     public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> Body => body;
 
