@@ -96,16 +96,23 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
     public void StudyLatencyWritesTablesAndPlots()
     {
         var dir = Dir.File("study");
-        var r = CliTests.Run("study", "latency", "--only", "mobilenet_v3_small", "shufflenet_v2_x1_0", "mobileone_s0", "--runs", "3", "--warmup", "0", "--out", dir);
+        int threadsBefore = torch.get_num_threads();
+        var r = CliTests.Run("study", "latency", "--only", "mobilenet_v3_small", "shufflenet_v2_x1_0", "mobileone_s0", "mobileone_s0",
+            "--engine", "onnx", "--engine", "torch", "--threads", "1", "--runs", "3", "--warmup", "0", "--out", dir);
         Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(threadsBefore, torch.get_num_threads());
         Assert.Contains("Spearman", r.Out);
-        foreach (var f in new[] { "latency.md", "latency.json", "latency_vs_macs_onnx_1t.png", "latency_vs_params_onnx_1t.png" })
+        foreach (var f in new[] { "latency.md", "latency.json", "latency_vs_macs_onnx_1t.png", "latency_vs_params_onnx_1t.png", "latency_vs_macs_torch_1t.png" })
             Assert.True(File.Exists(Path.Combine(dir, f)), f);
         var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "latency.json"))).RootElement;
-        var run = json.GetProperty("runs")[0];
-        Assert.Equal(3, run.GetProperty("networks").GetArrayLength());
-        Assert.Equal(2, run.GetProperty("correlations").GetArrayLength());
-        Assert.True(run.GetProperty("networks")[0].GetProperty("median_ms").GetDouble() > 0);
+        Assert.Equal(["onnx", "torch"], json.GetProperty("runs").EnumerateArray().Select(x => x.GetProperty("engine").GetString()));
+        foreach (var run in json.GetProperty("runs").EnumerateArray())
+        {
+            // The repeated name is measured once.
+            Assert.Equal(3, run.GetProperty("networks").GetArrayLength());
+            Assert.Equal(2, run.GetProperty("correlations").GetArrayLength());
+            Assert.All(run.GetProperty("networks").EnumerateArray(), n => Assert.True(n.GetProperty("median_ms").GetDouble() > 0));
+        }
     }
 
     [Theory]
@@ -128,6 +135,7 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
     public void StudyRejectsTooFewOrUnknownNetworks()
     {
         CliTests.AssertCleanError(CliTests.Run("study", "latency", "--only", "resnet18", "mobileone_s0", "--out", Dir.File("x")), 1, "at least 3 networks");
+        CliTests.AssertCleanError(CliTests.Run("study", "latency", "--only", "resnet18", "resnet18", "mobileone_s0", "--out", Dir.File("x")), 1, "at least 3 networks");
         CliTests.AssertCleanError(CliTests.Run("study", "latency", "--only", "resnet18", "mobileone_s0", "vgg16", "--out", Dir.File("x")), 1, "unknown network 'vgg16'");
         CliTests.AssertCleanError(CliTests.Run("study", "activations", "--threads", "0"), 2, "--threads must be at least 1");
         CliTests.AssertCleanError(CliTests.Run("study", "blocks", "--engine", "tensorrt"), 2, "tensorrt");

@@ -10,46 +10,6 @@ using static TorchSharp.torch;
 
 namespace MobileOne.Tests;
 
-/// <summary>
-/// torchvision's own definitions (Debian's python3-torchvision) run once per test class: for each
-/// network its seeded weights, an input, its logits, its parameter count, MACs and state-dict keys.
-/// </summary>
-public sealed class TorchvisionReference : IDisposable
-{
-    public static readonly string[] Names =
-        ["mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0", "mnasnet1_0", "resnet18"];
-
-    private readonly TempDir dir = new();
-    private readonly Lazy<string?> error;
-
-    public TorchvisionReference()
-    {
-        error = new(() =>
-        {
-            if (PythonReference.Run("-c", "import torchvision").ExitCode != 0) return "torchvision";
-            var script = Path.Combine(Fixtures.RepoRoot, "tests", "MobileOne.Tests", "python", "torchvision_reference.py");
-            var (code, _, stderr) = PythonReference.Run([script, dir.Path, .. Names]);
-            return code == 0 ? null : stderr;
-        });
-    }
-
-    /// <summary>The folder with NAME/{weights.pth, input.npy, logits.npy, info.json}.</summary>
-    public string Folder(string name)
-    {
-        PythonReference.Require();
-        if (error.Value == "torchvision")
-        {
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 })
-                throw new InvalidOperationException("python3-torchvision is missing in CI; .ci/run installs it");
-            Skip.If(true, "Debian's python3-torchvision is not installed (apt-get install python3-torchvision)");
-        }
-        Assert.True(error.Value is null, $"torchvision_reference.py failed: {error.Value}");
-        return Path.Combine(dir.Path, name);
-    }
-
-    public void Dispose() => dir.Dispose();
-}
-
 /// <summary>The zoo: torchvision parity, counts against the papers, ONNX export checked and run.</summary>
 public sealed class ZooTests(TorchvisionReference reference, ITestOutputHelper output) : FileTest, IClassFixture<TorchvisionReference>
 {
@@ -170,61 +130,5 @@ public sealed class ZooTests(TorchvisionReference reference, ITestOutputHelper o
         var e = Assert.Throws<MobileOneException>(() => NetworkZoo.Get("mobilenet_v4"));
         Assert.Contains("mobilenet_v4", e.Message);
         Assert.Contains("efficientnet_b0", e.Message);
-    }
-}
-
-/// <summary>MobileViT-XS: the paper's size, patches that fold back exactly, and ONNX that runs like TorchSharp.</summary>
-public sealed class MobileVitTests(ITestOutputHelper output) : FileTest
-{
-    [Fact]
-    public void ParameterCountIsThePapers()
-    {
-        using var scope = NewDisposeScope();
-        var counts = NetworkCost.Measure(MobileVit.XS());
-        output.WriteLine($"MobileViT-XS: {counts}");
-        // MobileViT paper, Table 4: XS has 2.3M parameters.
-        Assert.Equal(2.3, Math.Round(counts.Params / 1e6, 1));
-    }
-
-    [Fact]
-    public void UnfoldThenFoldIsTheIdentityAndGroupsPixelPositions()
-    {
-        using var scope = NewDisposeScope();
-        var x = arange(2 * 3 * 4 * 6, dtype: float32).reshape(2, 3, 4, 6);
-        var patches = MobileVitBlock.Unfold(x);
-        Assert.Equal(new long[] { 8, 6, 3 }, patches.shape);
-        // Sequence 1 of image 0 holds the top-right pixel of every 2x2 patch: (0, 1), (0, 3), (0, 5), (2, 1), ...
-        Assert.Equal(x[0, 0, 0, 1].item<float>(), patches[1, 0, 0].item<float>());
-        Assert.Equal(x[0, 2, 2, 3].item<float>(), patches[1, 4, 2].item<float>());
-        Assert.Equal(0, MobileVitBlock.Fold(patches, 4, 6).sub(x).abs().max().item<float>());
-    }
-
-    [SkippableTheory]
-    [InlineData(224, 17)] // 7x7 last stage: resized to 8x8 and back
-    [InlineData(256, 17)]
-    [InlineData(256, 13)] // LayerNorm written as its definition
-    public void ExportsToOnnxThatRunsLikeTorchSharp(int size, int opset)
-    {
-        PythonReference.Require();
-        using var scope = NewDisposeScope();
-        var net = ModelFactory.Calibrate(MobileVit.XS(numClasses: 10), seed: 4, size: size);
-        var path = Dir.File($"mobilevit_{size}_{opset}.onnx");
-        OnnxExporter.Export(net, path, new OnnxExportOptions { InputHeight = size, InputWidth = size, Opset = opset });
-        OnnxExportTests.AssertOnnxCheckerAccepts(path);
-        using var x = randn([1, 3, size, size], generator: new Generator(6));
-        using var engine = new OnnxEngine(path, threads: 2);
-        var ort = engine.Run(x.data<float>().ToArray(), 1, size, size);
-        using var noGrad = no_grad();
-        var expected = net.forward(x);
-        var diff = TensorAssert.Close(expected, tensor(ort, expected.shape), 1e-4 * Math.Max(1, expected.abs().max().item<float>()), $"MobileViT-XS {size}");
-        output.WriteLine($"MobileViT-XS {size}x{size}, opset {opset}: max |ORT - TorchSharp| = {diff:E2} (logits up to {expected.abs().max().item<float>():G3})");
-    }
-
-    [Fact]
-    public void DynamicExportIsRefusedClearly()
-    {
-        using var scope = NewDisposeScope();
-        var e = Assert.Throws<MobileOneException>(() => OnnxExporter.ToBytes(MobileVit.XS(), new OnnxExportOptions { DynamicSpatial = true }));
-        Assert.Contains("fixed input size", e.Message);
     }
 }

@@ -48,6 +48,15 @@ internal static class StudyCommand
                 yield return (engine == "torch" ? InferenceBackend.Torch : InferenceBackend.Onnx, engine, n);
     }
 
+    // LibTorch's thread count is process-wide: put it back for whatever runs next in this process.
+    private static T WithThreads<T>(int threads, Func<T> work)
+    {
+        int before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try { return work(); }
+        finally { torch.set_num_threads(before); }
+    }
+
     private static Command Latency(CliConsole console)
     {
         var command = new Command("latency", "Benchmark every zoo network (bench protocol, alternating) and correlate latency with MACs and parameters (Spearman, Kendall, bootstrap CI); writes latency.md/.json and scatter plots.");
@@ -56,15 +65,14 @@ internal static class StudyCommand
         command.Add(only);
         command.SetAction(parsed =>
         {
-            var entries = parsed.GetValue(only) is { Length: > 0 } names ? names.Select(NetworkZoo.Get).ToList() : NetworkZoo.Entries.ToList();
+            var entries = parsed.GetValue(only) is { Length: > 0 } names ? names.Select(NetworkZoo.Get).Distinct().ToList() : NetworkZoo.Entries.ToList();
             if (entries.Count < 3) throw new MobileOneException($"a rank correlation needs at least 3 networks, --only gave {entries.Count}");
             int runs = parsed.GetValue(common.Runs), warmup = parsed.GetValue(common.Warmup);
             var dir = parsed.GetValue(common.Out)!.FullName;
             var results = new List<StudyReport.LatencyRun>();
             foreach (var (backend, name, threads) in Configurations(parsed, common))
             {
-                torch.set_num_threads(threads);
-                var rows = LatencyStudy.Measure(entries, backend, threads, warmup, runs, console.Error.WriteLine);
+                var rows = WithThreads(threads, () => LatencyStudy.Measure(entries, backend, threads, warmup, runs, console.Error.WriteLine));
                 results.Add(new StudyReport.LatencyRun(name, threads, rows, LatencyStudy.Correlate(rows)));
             }
             console.Out.Write(StudyReport.WriteLatency(dir, results, MachineInfo.Describe(), runs));
@@ -85,8 +93,7 @@ internal static class StudyCommand
             var text = new List<string>();
             foreach (var (backend, engine, threads) in Configurations(parsed, common))
             {
-                torch.set_num_threads(threads);
-                var rows = ProbeStudy.Measure(variants, backend, threads, warmup, runs, console.Error.WriteLine);
+                var rows = WithThreads(threads, () => ProbeStudy.Measure(variants, backend, threads, warmup, runs, console.Error.WriteLine));
                 var file = $"{name}_{engine}_{threads}t";
                 text.Add(StudyReport.WriteProbe(dir, name, file, engine, threads, rows, MachineInfo.Describe(), runs));
                 console.Error.WriteLine($"wrote {Path.Combine(dir, file + ".md")} and .json");

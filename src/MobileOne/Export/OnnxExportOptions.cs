@@ -3,7 +3,11 @@ namespace MobileOne.Export;
 /// <summary>How to export a model to ONNX.</summary>
 public sealed record OnnxExportOptions
 {
-    /// <summary>Opsets the exporter can target (the operators it emits are unchanged across them).</summary>
+    /// <summary>
+    /// Opsets the exporter can target. MobileOne's graph is the same in all of them; for the zoo, operators
+    /// that newer opsets have (HardSwish from 14, LayerNormalization from 17, Gelu from 20) are written
+    /// as their definitions in older ones.
+    /// </summary>
     public static readonly IReadOnlyList<int> SupportedOpsets = Enumerable.Range(11, 11).ToArray();
 
     /// <summary>ONNX opset version; 17 by default (what PyTorch 1.13 and Debian's onnx checker know).</summary>

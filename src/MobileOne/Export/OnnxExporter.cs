@@ -66,12 +66,7 @@ public static class OnnxExporter
     {
         if (options.DynamicSpatial)
             throw new MobileOneException("ONNX export: MobileViT blocks reshape the feature map into patches of a fixed count; export with a fixed input size, not --dynamic");
-        bool training = model.training;
-        model.eval();
-        using (no_grad())
-        using (var x = zeros(1, channels, options.InputHeight, options.InputWidth))
-        using (model.call(x)) { }
-        if (training) model.train();
+        ForwardPass.OnZeros(model, channels, options.InputHeight, options.InputWidth);
     }
 
     /// <summary>The serialized ONNX model.</summary>

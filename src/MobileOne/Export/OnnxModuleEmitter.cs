@@ -25,9 +25,10 @@ internal static class OnnxModuleEmitter
         Conv2d conv => Conv(g, name, conv, x),
         BatchNorm2d bn => BatchNorm(g, name, bn, x),
         MobileOneBlock block => MobileOneBlockNodes(g, name, block, x),
-        Linear linear => g.Node("Gemm", name, [x, g.Initializer(name + ".weight", linear.weight!), g.Initializer(name + ".bias", linear.bias!)],
+        Linear linear => g.Node("Gemm", name,
+            linear.bias is null ? [x, g.Initializer(name + ".weight", linear.weight!)] : [x, g.Initializer(name + ".weight", linear.weight!), g.Initializer(name + ".bias", linear.bias)],
             OnnxGraphBuilder.Int("transB", 1)),
-        Flatten f when f.start_dim == 1 => g.Node("Flatten", name, [x], OnnxGraphBuilder.Int("axis", 1)),
+        Flatten f when f.start_dim == 1 && f.end_dim == -1 => g.Node("Flatten", name, [x], OnnxGraphBuilder.Int("axis", 1)),
         AdaptiveAvgPool2d p when p.output_size.All(s => s == 1) => g.Node("GlobalAveragePool", name, [x]),
         MaxPool2d p => g.Node("MaxPool", name, [x],
             OnnxGraphBuilder.Ints("kernel_shape", p.kernel_size),
@@ -97,7 +98,8 @@ internal static class OnnxModuleEmitter
     /// <summary>A linear layer on inputs of any rank (MatMul with the transposed weight, then Add), unlike Gemm.</summary>
     public static string LinearMatMul(OnnxGraphBuilder g, string name, Linear linear, string x)
     {
-        using var wT = linear.weight!.detach().t();
+        using var scope = NewDisposeScope();
+        var wT = linear.weight!.detach().t();
         var y = g.Node("MatMul", name, [x, g.Initializer(name + ".weight_t", wT)]);
         return linear.bias is null ? y : g.Node("Add", name + ".add_bias", [y, g.Initializer(name + ".bias", linear.bias)]);
     }
@@ -159,9 +161,10 @@ internal static class OnnxModuleEmitter
             throw new MobileOneException($"ONNX export: '{name}' is a tanh-approximated GELU; only the exact GELU is supported");
         if (g.Opset >= 20) return g.Node("Gelu", name, [x]);
         // 0.5 x (1 + erf(x / sqrt 2)), the exact definition, from opset-9 operators.
-        var e = g.Node("Erf", name + ".erf", [g.Node("Mul", name + ".scaled", [x, g.Scalar(name + ".rsqrt2", (float)(1 / Math.Sqrt(2)))])]);
+        // Div by sqrt 2 (not Mul by its inverse): the spelling ONNX Runtime's GELU fusion recognises.
+        var e = g.Node("Erf", name + ".erf", [g.Node("Div", name + ".scaled", [x, g.Scalar(name + ".sqrt2", (float)Math.Sqrt(2))])]);
         var onePlus = g.Node("Add", name + ".one_plus", [e, g.Scalar(name + ".one", 1f)]);
-        return g.Node("Mul", name, [g.Node("Mul", name + ".half_x", [x, g.Scalar(name + ".half", 0.5f)]), onePlus]);
+        return g.Node("Mul", name, [g.Node("Mul", name + ".x_times", [x, onePlus]), g.Scalar(name + ".half", 0.5f)]);
     }
 
     /// <summary>

@@ -21,14 +21,9 @@ public static class LatencyStudy
     public static IReadOnlyList<StudyRow> Measure(IReadOnlyList<ZooEntry> entries, InferenceBackend backend, int threads, int warmup, int runs,
         Action<string>? log = null)
     {
-        var counts = entries.Select(e =>
-        {
-            using var net = e.Create();
-            return NetworkCost.Measure(net);
-        }).ToList();
-        var stats = StudyBench.Measure(entries.Select(e => (e.Name, (Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>)(() => e.Create()))).ToList(),
+        var results = StudyBench.Measure(entries.Select(e => (e.Name, (Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>)(() => e.Factory(true)))).ToList(),
             backend, threads, warmup, runs, log: log);
-        return entries.Select((e, i) => new StudyRow(e.Name, e.Family, e.IsMobileOne, counts[i].Params, counts[i].Macs, stats[i])).ToList();
+        return entries.Select((e, i) => new StudyRow(e.Name, e.Family, e.IsMobileOne, results[i].Counts.Params, results[i].Counts.Macs, results[i].Latency)).ToList();
     }
 
     /// <summary>Spearman and Kendall correlations of median latency with MACs and with parameters.</summary>

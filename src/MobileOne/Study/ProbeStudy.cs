@@ -13,21 +13,8 @@ public static class ProbeStudy
     public static IReadOnlyList<Row> Measure(IReadOnlyList<ProbeVariant> variants, InferenceBackend backend, int threads, int warmup, int runs,
         Action<string>? log = null)
     {
-        var counts = variants.Select(v =>
-        {
-            using var net = ProbeNetwork.Create(v);
-            return Zoo.NetworkCost.Measure(net);
-        }).ToList();
-        var stats = StudyBench.Measure(variants.Select(v => (v.Name, (Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>)(() => Seeded(v)))).ToList(),
+        var results = StudyBench.Measure(variants.Select(v => (v.Name, (Func<TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>>)(() => ProbeNetwork.Create(v)))).ToList(),
             backend, threads, warmup, runs, log: log);
-        return variants.Select((v, i) => new Row(v, counts[i].Params, counts[i].Macs, stats[i], stats[i].MedianMs / stats[0].MedianMs)).ToList();
-    }
-
-    private static Zoo.ZooNetwork Seeded(ProbeVariant v)
-    {
-        var net = ProbeNetwork.Create(v);
-        Models.WeightInit.Reset(net, 0);
-        net.eval();
-        return net;
+        return variants.Select((v, i) => new Row(v, results[i].Counts.Params, results[i].Counts.Macs, results[i].Latency, results[i].Latency.MedianMs / results[0].Latency.MedianMs)).ToList();
     }
 }

@@ -48,12 +48,7 @@ public static class NetworkCost
         }
         try
         {
-            bool training = network.training;
-            network.eval();
-            using (no_grad())
-            using (var x = zeros(1, channels, height, width))
-            using (network.call(x)) { }
-            if (training) network.train();
+            Models.ForwardPass.OnZeros(network, channels, height, width);
         }
         finally
         {
