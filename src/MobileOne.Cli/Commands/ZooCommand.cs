@@ -38,10 +38,11 @@ internal static class ZooCommand
                 return 0;
             }
             var inv = CultureInfo.InvariantCulture;
-            console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-13} {2,14} {3,16} {4,16}  {5}", "network", "family", "params", "MACs @224", "train-time MACs", "definition"));
+            console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-12} {2,12} {3,15} {4,18}  {5}", "network", "family", "params", "MACs @224", "train-time params", "definition"));
             foreach (var (e, d, t) in rows)
-                console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-13} {2,14:N0} {3,16:N0} {4,16}  {5}", e.Name, e.Family, d.Params, d.Macs,
-                    t is null ? "-" : t.Macs.ToString("N0", inv), e.Reference));
+                console.Out.WriteLine(string.Format(inv, "{0,-20} {1,-12} {2,12:N0} {3,15:N0} {4,18}  {5}", e.Name, e.Family, d.Params, d.Macs,
+                    t is null ? "-" : t.Params.ToString("N0", inv), e.Reference));
+            console.Out.WriteLine("MACs: convolutions, linear layers and attention products of the deployed (folded) form, per image.");
             return 0;
         });
         return command;
