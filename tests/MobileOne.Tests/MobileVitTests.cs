@@ -50,13 +50,7 @@ public sealed class MobileVitTests(ITestOutputHelper output) : FileTest
         var path = Dir.File($"mobilevit_{size}_{opset}.onnx");
         OnnxExporter.Export(net, path, new OnnxExportOptions { InputHeight = size, InputWidth = size, Opset = opset });
         OnnxExportTests.AssertOnnxCheckerAccepts(path);
-        using var x = randn([2, 3, size, size], generator: new Generator(6));
-        using var engine = new OnnxEngine(path, threads: 2);
-        var ort = engine.Run(x.data<float>().ToArray(), 2, size, size);
-        using var noGrad = no_grad();
-        var expected = net.forward(x);
-        var diff = TensorAssert.Close(expected, tensor(ort, expected.shape), 1e-4 * Math.Max(1, expected.abs().max().item<float>()), $"MobileViT-XS {size}");
-        output.WriteLine($"MobileViT-XS {size}x{size}, opset {opset}: max |ORT - TorchSharp| = {diff:E2} (logits up to {expected.abs().max().item<float>():G3})");
+        OnnxParity.AssertRunsLikeTorch(net, path, 2, size, size, output);
     }
 
     [Fact]

@@ -46,13 +46,7 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var path = Dir.File($"probe_{opset}.onnx");
         OnnxExporter.Export(net, path, new OnnxExportOptions { Opset = opset, InputHeight = 64, InputWidth = 64 });
         if (opset <= 17) OnnxExportTests.AssertOnnxCheckerAccepts(path); // Debian's onnx 1.12 knows opsets up to 17
-        using var x = randn([1, 3, 64, 64], generator: new Generator(4));
-        using var engine = new OnnxEngine(path, threads: 1);
-        var ort = engine.Run(x.data<float>().ToArray(), 1, 64, 64);
-        using var noGrad = no_grad();
-        var expected = net.forward(x);
-        var diff = TensorAssert.Close(expected, tensor(ort, expected.shape), 1e-4 * Math.Max(1, expected.abs().max().item<float>()), $"{name} opset {opset}");
-        output.WriteLine($"{name}, opset {opset}: max |ORT - TorchSharp| = {diff:E2}");
+        OnnxParity.AssertRunsLikeTorch(net, path, 1, 64, 64, output);
     }
 
     [Fact]

@@ -48,20 +48,8 @@ public sealed class ZooTests(TorchvisionReference reference, ITestOutputHelper o
         var path = Dir.File(name + ".onnx");
         OnnxExporter.Export(net, path, new OnnxExportOptions { DynamicSpatial = true });
         OnnxExportTests.AssertOnnxCheckerAccepts(path);
-        AssertOnnxRunsLikeTorch(net, path, 224, 224);
-        AssertOnnxRunsLikeTorch(net, path, 160, 128);
-    }
-
-    private void AssertOnnxRunsLikeTorch(nn.Module<Tensor, Tensor> net, string path, int h, int w, int n = 2)
-    {
-        using var x = randn([n, 3, h, w], generator: new Generator(7));
-        using var onnx = new OnnxEngine(path, threads: 2);
-        var ort = onnx.Run(x.data<float>().ToArray(), n, h, w);
-        using var noGrad = no_grad();
-        using var expected = net.forward(x);
-        double scale = Math.Max(1, expected.abs().max().item<float>());
-        var diff = TensorAssert.Close(expected, tensor(ort, expected.shape), 1e-4 * scale, Path.GetFileName(path));
-        output.WriteLine($"{Path.GetFileName(path)} {n}x3x{h}x{w}: max |ORT - TorchSharp| = {diff:E2} (logits up to {scale:G3})");
+        OnnxParity.AssertRunsLikeTorch(net, path, 2, 224, 224, output);
+        OnnxParity.AssertRunsLikeTorch(net, path, 2, 160, 128, output);
     }
 
     public static TheoryData<string, bool> OwnDefinitions => new()
@@ -79,7 +67,7 @@ public sealed class ZooTests(TorchvisionReference reference, ITestOutputHelper o
         var path = Dir.File($"{name}_{deployed}.onnx");
         OnnxExporter.Export(net, path, new OnnxExportOptions { DynamicSpatial = true, Opset = 13 });
         OnnxExportTests.AssertOnnxCheckerAccepts(path);
-        AssertOnnxRunsLikeTorch(net, path, 128, 128, n: 1);
+        OnnxParity.AssertRunsLikeTorch(net, path, 1, 128, 128, output);
     }
 
     [Fact]
