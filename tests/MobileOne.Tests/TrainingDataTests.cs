@@ -111,6 +111,36 @@ public sealed class TrainingDataTests : FileTest
     }
 
     [Fact]
+    public void RandomErasingClearsOneRectangleOfTheRightSizeDeterministically()
+    {
+        // A constant bright image normalises to one positive value, so erased pixels are exactly the zeros.
+        var img = new RgbImage(32, 32, Enumerable.Repeat((byte)230, 32 * 32 * 3).ToArray());
+        var t = new TrainTransform { ScaleMin = 1, HorizontalFlip = false, EraseProbability = 1 };
+        int erasedImages = 0;
+        for (int seed = 0; seed < 50; seed++)
+        {
+            var a = new float[3 * 32 * 32];
+            var b = new float[3 * 32 * 32];
+            t.Apply(img, new Random(seed), 32, 1.0, a);
+            t.Apply(img, new Random(seed), 32, 1.0, b);
+            Assert.Equal(a, b);
+            var zero = Enumerable.Range(0, 32 * 32).Where(i => a[i] == 0).ToList();
+            if (zero.Count == 0) continue;
+            erasedImages++;
+            // Same rectangle in every channel, area 2-33 % (with rounding), and a full rectangle.
+            Assert.Equal(zero.Count * 3, a.Count(v => v == 0));
+            Assert.InRange(zero.Count / 1024.0, 0.015, 0.35);
+            int top = zero.Min(i => i / 32), bottom = zero.Max(i => i / 32), left = zero.Min(i => i % 32), right = zero.Max(i => i % 32);
+            Assert.Equal((bottom - top + 1) * (right - left + 1), zero.Count);
+        }
+        Assert.True(erasedImages >= 45, $"only {erasedImages} of 50 images were erased with probability 1");
+
+        var none = new float[3 * 32 * 32];
+        (t with { EraseProbability = 0 }).Apply(img, new Random(0), 32, 1.0, none);
+        Assert.DoesNotContain(0f, none);
+    }
+
+    [Fact]
     public void LoaderBatchesDoNotDependOnThreadsAndResumeMidEpoch()
     {
         var images = Enumerable.Range(0, 50).Select(i => new RgbImage(12, 12, Enumerable.Repeat((byte)(i * 5), 12 * 12 * 3).ToArray())).ToArray();

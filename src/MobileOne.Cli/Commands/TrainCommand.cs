@@ -34,6 +34,7 @@ internal static class TrainCommand
         var magnitude = new Option<int>("--randaugment-magnitude") { Description = "RandAugment magnitude (of 10).", DefaultValueFactory = _ => 9 };
         var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for fashion-mnist)." };
         var noFlip = new Option<bool>("--no-flip") { Description = "Disable horizontal flips." };
+        var erasing = new Option<double>("--random-erasing") { Description = "Probability of erasing a random rectangle of each training image (0 = off).", DefaultValueFactory = _ => 0 };
         var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: 3 for folders, 1 for fashion-mnist)." };
         var bf16 = new Option<bool>("--bf16") { Description = "Train in bfloat16 with float32 master weights." };
         var threads = new Option<int>("--threads") { Description = "LibTorch threads (0 = all cores).", DefaultValueFactory = _ => 0 };
@@ -45,7 +46,7 @@ internal static class TrainCommand
         var maxSteps = new Option<int>("--max-steps") { Description = "Stop (resumably) after N steps in total.", DefaultValueFactory = _ => 0 };
         var budget = new Option<double>("--time-budget") { Description = "Stop (resumably) after this many seconds of training.", DefaultValueFactory = _ => 0 };
         foreach (var o in new Option[] { data, outDir, resume, epochs, batch, lr, warmup, nesterov, wd, wdEnd, decayAll, smoothing, emaDecay, size, resizeSchedule,
-                     augment, magnitude, cropScale, noFlip, channels, bf16, threads, workers, seed, every, trainSubset, valSubset, maxSteps, budget })
+                     augment, magnitude, cropScale, noFlip, erasing, channels, bf16, threads, workers, seed, every, trainSubset, valSubset, maxSteps, budget })
             command.Add(o);
         CliValidation.AtLeast(epochs, 1);
         CliValidation.AtLeast(batch, 1);
@@ -95,6 +96,7 @@ internal static class TrainCommand
                     RandAugmentMagnitude = parsed.GetValue(magnitude),
                     CropScaleMin = parsed.GetValue(cropScale) ?? preset.CropScaleMin,
                     HorizontalFlip = !parsed.GetValue(noFlip),
+                    RandomErasing = parsed.GetValue(erasing),
                     Bf16 = parsed.GetValue(bf16),
                     Threads = parsed.GetValue(threads),
                     Workers = parsed.GetValue(workers),

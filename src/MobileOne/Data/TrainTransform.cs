@@ -22,6 +22,12 @@ public sealed record TrainTransform
     /// <summary>RandAugment's magnitude (of 10).</summary>
     public int RandAugmentM { get; init; } = 9;
 
+    /// <summary>
+    /// Probability of random erasing (Zhong et al. 2020): after normalisation, a rectangle covering 2-33 %
+    /// of the image with aspect ratio 0.3-3.3 is set to 0, the normalised mean. 0 disables it.
+    /// </summary>
+    public double EraseProbability { get; init; }
+
     /// <summary>Normalisation and channel count of the output (its Size and CropPct are ignored).</summary>
     public ImagePreprocessor Normalization { get; init; } = new();
 
@@ -33,6 +39,25 @@ public sealed record TrainTransform
         if (HorizontalFlip && rng.NextDouble() < 0.5) img = ImageOps.FlipHorizontal(img);
         img = Augmentation.Apply(img, Policy, rng, strength, RandAugmentN, RandAugmentM);
         (Normalization with { Size = size }).Normalize(img, 0, 0, destination);
+        if (EraseProbability > 0 && rng.NextDouble() < EraseProbability) Erase(destination, size, rng);
+    }
+
+    private static void Erase(Span<float> chw, int size, Random rng)
+    {
+        int channels = chw.Length / (size * size);
+        double logLo = Math.Log(0.3), logHi = Math.Log(1 / 0.3);
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            double target = size * size * (0.02 + rng.NextDouble() * (1.0 / 3 - 0.02));
+            double ratio = Math.Exp(logLo + rng.NextDouble() * (logHi - logLo));
+            int h = (int)Math.Round(Math.Sqrt(target * ratio)), w = (int)Math.Round(Math.Sqrt(target / ratio));
+            if (h < 1 || w < 1 || h >= size || w >= size) continue;
+            int top = rng.Next(size - h + 1), left = rng.Next(size - w + 1);
+            for (int c = 0; c < channels; c++)
+                for (int y = top; y < top + h; y++)
+                    chw.Slice((c * size + y) * size + left, w).Clear();
+            return;
+        }
     }
 
     /// <summary>torchvision's RandomResizedCrop box: area fraction in [ScaleMin, 1], aspect ratio in [3/4, 4/3] (log-uniform).</summary>

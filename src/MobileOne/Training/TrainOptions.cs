@@ -76,6 +76,9 @@ public sealed record TrainOptions
     /// <summary>Horizontal flips.</summary>
     public bool HorizontalFlip { get; init; } = true;
 
+    /// <summary>Probability of random erasing per image (0: off).</summary>
+    public double RandomErasing { get; init; }
+
     /// <summary>Fraction kept by the evaluation center crop.</summary>
     public double EvalCropPct { get; init; } = 0.875;
 
@@ -174,6 +177,7 @@ public sealed record TrainOptions
         Require(Channels is 1 or 3, $"channels must be 1 or 3, found {Channels}");
         Require(Mean.Length == 3 && Std.Length == 3, "mean and std need 3 values each");
         Require(CropScaleMin is > 0 and <= 1, $"crop scale must be in (0, 1], found {CropScaleMin}");
+        Require(RandomErasing is >= 0 and <= 1, $"random erasing probability must be in [0, 1], found {RandomErasing}");
         Require(WarmupEpochs >= 0, $"warm-up must be 0 or more epochs, found {WarmupEpochs}");
         Resolutions();
         return this;

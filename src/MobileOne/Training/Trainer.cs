@@ -62,6 +62,7 @@ public static class Trainer
         {
             ScaleMin = options.CropScaleMin,
             HorizontalFlip = options.HorizontalFlip,
+            EraseProbability = options.RandomErasing,
             Policy = options.Augment,
             RandAugmentM = options.RandAugmentMagnitude,
             Normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std, Channels = options.Channels },
