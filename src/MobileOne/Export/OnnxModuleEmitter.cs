@@ -42,6 +42,10 @@ internal static class OnnxModuleEmitter
         _ => throw new MobileOneException($"ONNX export: '{name}' is a {module.GetType().Name}, which the exporter does not know"),
     };
 
+    /// <summary>Global average pooling to a [N, C] matrix: what every classifier here does before its head.</summary>
+    public static string GlobalPoolFlatten(OnnxGraphBuilder g, string x) =>
+        g.Node("Flatten", "flatten", [g.Node("GlobalAveragePool", "pool", [x])], OnnxGraphBuilder.Int("axis", 1));
+
     /// <summary>Emits named modules in order, folding each BatchNorm2d into the Conv2d right before it.</summary>
     public static string Sequence(OnnxGraphBuilder g, string prefix, IReadOnlyList<(string Name, nn.Module Module)> children, string x, bool tokens = false)
     {

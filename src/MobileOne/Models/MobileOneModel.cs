@@ -96,8 +96,7 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
     string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
     {
         foreach (var (blockName, block) in Blocks()) x = OnnxModuleEmitter.MobileOneBlockNodes(g, blockName, block, x);
-        x = g.Node("GlobalAveragePool", "pool", [x]);
-        x = g.Node("Flatten", "flatten", [x], OnnxGraphBuilder.Int("axis", 1));
+        x = OnnxModuleEmitter.GlobalPoolFlatten(g, x);
         return OnnxModuleEmitter.Emit(g, "linear", Linear, x);
     }
 }

@@ -41,7 +41,8 @@ public static class Reparameterizer
         return fused;
     }
 
-    private static void CopyFused(MobileOneBlock source, MobileOneBlock target)
+    /// <summary>Writes the fold of <paramref name="source"/> (eval mode) into an existing fused block of the same spec.</summary>
+    internal static void CopyFused(MobileOneBlock source, MobileOneBlock target)
     {
         var (kernel, bias) = BranchFusion.FuseBlock(source);
         using (kernel) Copy(kernel, target.ReparamConv!.weight!);

@@ -42,12 +42,7 @@ public static class RepVgg
         using var noGrad = no_grad();
         var source = trainTime.modules().OfType<MobileOneBlock>().ToList();
         var target = fused.modules().OfType<MobileOneBlock>().ToList();
-        for (int i = 0; i < source.Count; i++)
-        {
-            using var block = Reparameterizer.FuseBlock(source[i]);
-            target[i].ReparamConv!.weight!.copy_(block.ReparamConv!.weight!);
-            target[i].ReparamConv!.bias!.copy_(block.ReparamConv.bias!);
-        }
+        for (int i = 0; i < source.Count; i++) Reparameterizer.CopyFused(source[i], target[i]);
         var head = trainTime.modules().OfType<TorchSharp.Modules.Linear>().Last();
         var fusedHead = fused.modules().OfType<TorchSharp.Modules.Linear>().Last();
         fusedHead.weight!.copy_(head.weight!);

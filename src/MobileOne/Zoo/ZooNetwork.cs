@@ -50,8 +50,7 @@ public sealed class ZooNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
     string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
     {
         x = OnnxModuleEmitter.Sequence(g, name, body.Select(p => (p.Name, (nn.Module)p.Module)).ToList(), x);
-        x = g.Node("GlobalAveragePool", "pool", [x]);
-        x = g.Node("Flatten", "flatten", [x], OnnxGraphBuilder.Int("axis", 1));
+        x = OnnxModuleEmitter.GlobalPoolFlatten(g, x);
         return OnnxModuleEmitter.Sequence(g, name, head.Select(p => (p.Name, (nn.Module)p.Module)).ToList(), x);
     }
 }
