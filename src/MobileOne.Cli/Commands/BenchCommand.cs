@@ -36,7 +36,13 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var train = new Option<bool>("--train") { Description = "Measure training throughput instead: forward, backward and an SGD step of the train-time model on random data." };
         var bf16 = new Option<bool>("--bf16") { Description = "With --train: bfloat16 weights and activations (float32 master weights)." };
-        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size, warmup, runs, compare, peak, json, train, bf16 }) command.Add(o);
+        var branches = new Option<string>("--branches")
+        {
+            Description = "With --train: stacked (the k conv branches of a block as one convolution, the default), separate (one convolution per branch, as the reference code runs them), or both, measured alternately.",
+            DefaultValueFactory = _ => "stacked",
+        };
+        branches.AcceptOnlyFromAmong("stacked", "separate", "both");
+        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size, warmup, runs, compare, peak, json, train, bf16, branches }) command.Add(o);
         CliValidation.AtLeast(threads, 1);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
@@ -60,7 +66,7 @@ internal static class BenchCommand
             if (gflops is double g) console.Error.WriteLine($"SGEMM ceiling on {t} thread(s): {g:F1} GFLOP/s");
             if (parsed.GetValue(train))
                 return TrainThroughput(console, model.Resolve(parsed) ?? MobileOneVariants.S0(), b, h, wd, parsed.GetResult(warmup) is { Implicit: false } ? w : 2,
-                    parsed.GetValue(runs) is int rt && rt > 0 ? rt : 5, parsed.GetValue(bf16), t, parsed.GetValue(json));
+                    parsed.GetValue(runs) is int rt && rt > 0 ? rt : 5, parsed.GetValue(bf16), t, parsed.GetValue(branches)!, parsed.GetValue(json));
             if (parsed.GetValue(compare))
                 return Compare(console, parsed.GetValue(runs) is int rc && rc > 0 ? rc : 50, w, t, b, h, wd, gflops, parsed.GetValue(json),
                     parsed.GetResult(engine) is { Implicit: false } ? [parsed.GetValue(engine)!] : ["onnx", "torch"]);
@@ -109,39 +115,71 @@ internal static class BenchCommand
         return command;
     }
 
-    private static int TrainThroughput(CliConsole console, MobileOneConfig config, int batch, int h, int w, int warmup, int runs, bool bf16, int threads, bool json)
+    private static int TrainThroughput(CliConsole console, MobileOneConfig config, int batch, int h, int w, int warmup, int runs, bool bf16,
+        int threads, string branches, bool json)
     {
-        torch.manual_seed(0);
-        using var net = new MobileOneModel(config);
         var dtype = bf16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
-        if (bf16) net.to(dtype);
-        net.train();
-        using var sgd = new MobileOne.Training.Sgd(net.named_parameters()) { LearningRate = 0.01, WeightDecay = 1e-4 };
+        string[] modes = branches == "both" ? ["stacked", "separate"] : [branches];
+        var nets = new List<MobileOneModel>();
+        var sgds = new List<MobileOne.Training.Sgd>();
         using var x = torch.randn(batch, config.InChannels, h, w, generator: new torch.Generator(1)).to(dtype);
         using var y = torch.randint(config.NumClasses, [batch], generator: new torch.Generator(2));
-        float[] Step()
+        try
         {
-            using var scope = torch.NewDisposeScope();
-            var loss = MobileOne.Training.LabelSmoothing.CrossEntropy(net.forward(x), y, 0.1);
-            loss.backward();
-            sgd.Step();
-            sgd.ZeroGrad();
-            return [loss.item<float>()];
-        }
-        var name = MobileOneVariants.NameOf(config)?.ToUpperInvariant() ?? "custom";
-        console.Error.WriteLine($"measuring training steps of {name} ({(bf16 ? "bf16" : "fp32")}): batch {batch}, {h}x{w}, {threads} thread(s), {warmup} warm-up + {runs} timed steps");
-        var s = LatencyBenchmark.Measure(Step, warmup, runs, batch);
-        if (json)
-            console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            var steps = new List<Func<float[]>>();
+            foreach (var mode in modes)
             {
-                ["model"] = name, ["precision"] = bf16 ? "bf16" : "fp32", ["batch"] = batch, ["input_size"] = new[] { h, w }, ["threads"] = threads,
-                ["steps"] = runs, ["min_ms"] = s.MinMs, ["median_ms"] = s.MedianMs, ["p90_ms"] = s.P90Ms, ["mean_ms"] = s.MeanMs, ["images_per_s"] = s.Throughput,
-                ["peak_rss_mib"] = ProcessMemory.PeakMiB(),
-            }));
-        else
-            console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} {1} training step, batch {2}, {3}x{4}: median {5:F0} ms (min {6:F0}), {7:F1} img/s; peak memory {8:F0} MiB",
-                name, bf16 ? "bf16" : "fp32", batch, h, w, s.MedianMs, s.MinMs, s.Throughput, ProcessMemory.PeakMiB()));
-        return 0;
+                torch.manual_seed(0); // the same weights for every mode
+                var net = new MobileOneModel(config);
+                nets.Add(net);
+                foreach (var (_, block) in net.Blocks()) block.StackBranches = mode == "stacked";
+                if (bf16) net.to(dtype);
+                net.train();
+                var sgd = new MobileOne.Training.Sgd(net.named_parameters()) { LearningRate = 0.01, WeightDecay = 1e-4 };
+                sgds.Add(sgd);
+                steps.Add(() =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var loss = MobileOne.Training.LabelSmoothing.CrossEntropy(net.forward(x), y, 0.1);
+                    loss.backward();
+                    sgd.Step();
+                    sgd.ZeroGrad();
+                    return [loss.item<float>()];
+                });
+            }
+            var name = MobileOneVariants.NameOf(config)?.ToUpperInvariant() ?? "custom";
+            var precision = bf16 ? "bf16" : "fp32";
+            console.Error.WriteLine($"measuring training steps of {name} ({precision}, {string.Join(" and ", modes)} branches): batch {batch}, {h}x{w}, {threads} thread(s), " +
+                                    $"{warmup} warm-up + {runs} timed steps" + (modes.Length > 1 ? ", alternating in blocks of 5" : ""));
+            var stats = LatencyBenchmark.MeasureInterleaved(steps, warmup, runs, batch, blockSize: 5);
+            double peak = ProcessMemory.PeakMiB();
+            if (json)
+            {
+                var rows = modes.Select((mode, i) => new Dictionary<string, object>
+                {
+                    ["model"] = name, ["precision"] = precision, ["branches"] = mode, ["batch"] = batch, ["input_size"] = new[] { h, w }, ["threads"] = threads,
+                    ["steps"] = runs, ["min_ms"] = stats[i].MinMs, ["median_ms"] = stats[i].MedianMs, ["p90_ms"] = stats[i].P90Ms, ["mean_ms"] = stats[i].MeanMs,
+                    ["images_per_s"] = stats[i].Throughput, ["peak_rss_mib"] = peak,
+                }).ToArray();
+                // One object for one measurement (as before), an array when both paths ran.
+                console.Out.WriteLine(rows.Length == 1 ? JsonSerializer.Serialize(rows[0]) : JsonSerializer.Serialize(rows));
+            }
+            else
+            {
+                for (int i = 0; i < modes.Length; i++)
+                    console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0} {1} training step, {2} branches, batch {3}, {4}x{5}: median {6:F0} ms (min {7:F0}), {8:F1} img/s",
+                        name, precision, modes[i], batch, h, w, stats[i].MedianMs, stats[i].MinMs, stats[i].Throughput));
+                if (modes.Length > 1)
+                    console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "stacked / separate step time (medians): {0:F2}", stats[0].MedianMs / stats[1].MedianMs));
+                console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "peak memory {0:F0} MiB", peak));
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var sgd in sgds) sgd.Dispose();
+            foreach (var net in nets) net.Dispose();
+        }
     }
 
     private static float[] RandomInput(int b, int h, int w)

