@@ -145,6 +145,12 @@ public sealed class DeployCliTests : FileTest
         var bf16 = Run("bench", "--train", "--bf16", "--config", WriteTinyConfig(), "--batch", "4", "--input-size", "32", "--runs", "1", "--warmup", "0", "--json");
         Assert.True(bf16.Code == 0, bf16.Err);
         Assert.Equal("bf16", JsonDocument.Parse(bf16.Out).RootElement.GetProperty("precision").GetString());
+        var both = Run("bench", "--train", "--branches", "both", "--config", WriteTinyConfig(), "--batch", "4", "--input-size", "32", "--runs", "2", "--warmup", "0", "--json");
+        Assert.True(both.Code == 0, both.Err);
+        var rows = JsonDocument.Parse(both.Out).RootElement;
+        Assert.Equal(["stacked", "separate"], rows.EnumerateArray().Select(e => e.GetProperty("branches").GetString()));
+        Assert.All(rows.EnumerateArray(), e => Assert.True(e.GetProperty("images_per_s").GetDouble() > 0));
+        AssertCleanError(Run("bench", "--train", "--branches", "merged"), 2, "merged");
     }
 
     [Fact]

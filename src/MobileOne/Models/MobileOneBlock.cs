@@ -66,7 +66,7 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// In training mode, run the k conv branches of an ungrouped block (pointwise blocks and the stem) as
-    /// one stacked convolution and BatchNorm (<see cref="ConvBranchStack"/>: the same function, 5-10 %
+    /// one stacked convolution and BatchNorm (<see cref="ConvBranchStack"/>: the same function, 2-10 %
     /// faster steps on a 2-core CPU). False runs each branch on its own, as Apple's code does. Depthwise
     /// blocks (stacked, they measured 13-21 % slower) and evaluation always run the branches one by one,
     /// in the reference's order.
