@@ -15,6 +15,7 @@ public sealed record TrainOptions
     public string Data { get; init; } = "fashion-mnist";
 
     /// <summary>Model configuration JSON (as <see cref="Models.MobileOneConfig.ToJson"/> writes it).</summary>
+    [JsonConverter(typeof(EmbeddedJsonConverter))]
     public string Model { get; init; } = "";
 
     /// <summary>Epochs.</summary>
