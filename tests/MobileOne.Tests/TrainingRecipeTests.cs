@@ -139,15 +139,15 @@ public class TrainingRecipeTests
         var model = QuickstartModel.FashionMnist();
         var options = new TrainOptions { Model = model.ToJson(), Epochs = 3 };
         var json = options.ToJson();
-        using (var doc = System.Text.Json.JsonDocument.Parse(json))
-            Assert.Equal(System.Text.Json.JsonValueKind.Object, doc.RootElement.GetProperty("model").ValueKind);
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        var written = doc.RootElement.GetProperty("model");
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, written.ValueKind);
         var back = TrainOptions.FromJson(json, "config.json");
         Assert.Equal(model, MobileOneConfig.FromJson(back.Model));
         Assert.Equal(json, back.ToJson());
 
         // Run folders written before stored the model as a string.
-        var older = json.Replace(System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("model").GetRawText(),
-            System.Text.Json.JsonSerializer.Serialize(model.ToJson()));
+        var older = json.Replace(written.GetRawText(), System.Text.Json.JsonSerializer.Serialize(model.ToJson()));
         Assert.Equal(model, MobileOneConfig.FromJson(TrainOptions.FromJson(older, "config.json").Model));
         Assert.Contains("config.json: not a training configuration",
             Assert.Throws<MobileOneException>(() => TrainOptions.FromJson("{\"model\": [1, 2]}", "config.json")).Message);

@@ -8,9 +8,10 @@ namespace MobileOne.Models;
 /// Train-time speed for the k parallel conv+BN branches of an ungrouped <see cref="MobileOneBlock"/>: they
 /// read the same input with kernels of the same shape, so their k convolutions are one convolution with k
 /// times the output channels (one larger matrix product), and their k BatchNorms one BatchNorm over those
-/// channels (BatchNorm is per channel); the k results are then summed. The parameters and running statistics stay in the branches,
-/// under Apple's state-dict names: the kernels and affine terms are stacked for each step (autograd takes
-/// the gradients back to each branch), and the updated running statistics are written back.
+/// channels (BatchNorm is per channel); the k results are then summed. The parameters and running
+/// statistics stay in the branches, under Apple's state-dict names: the kernels and affine terms are
+/// stacked for each step (autograd takes the gradients back to each branch), and the updated running
+/// statistics are written back.
 /// </summary>
 public static class ConvBranchStack
 {
