@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MobileOne.Cli.Commands;
+using MobileOne.Models;
 
 namespace MobileOne.Cli;
 
@@ -46,16 +47,18 @@ public static class CliApp
         }
         catch (Exception e) when (e is MobileOneException or IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
             return Failure;
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("MOBILEONE_DEBUG") is null)
         {
-            stderr.WriteLine($"error: unexpected failure ({e.GetType().Name}): {e.Message}");
-            stderr.WriteLine("Set MOBILEONE_DEBUG=1 for the stack trace, and please report it.");
+            // One line, as for every error: a LibTorch message would otherwise bring its C++ backtrace.
+            stderr.WriteLine($"error: unexpected failure ({e.GetType().Name}): {TorchErrors.FirstLine(e.Message)} (set MOBILEONE_DEBUG=1 for the stack trace, and please report it)");
             return Failure;
         }
     }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     private static IEnumerable<string> CommandPath(ParseResult parsed)
     {

@@ -22,8 +22,8 @@ public sealed record ResourceLimits
     /// <summary>Environment variable for <see cref="MaxInputPixels"/>, in megapixels.</summary>
     public const string InputVariable = "MOBILEONE_MAX_INPUT_MPIXELS";
 
-    /// <summary>Largest single tensor or file record read into memory (default 2 GiB).</summary>
-    public long MaxTensorBytes { get; init; } = 2048L << 20;
+    /// <summary>Largest single tensor or file record read into memory (default 2000 MiB, about what one .NET array holds).</summary>
+    public long MaxTensorBytes { get; init; } = 2000L << 20;
 
     /// <summary>Largest network built from a configuration or checkpoint, in parameters (default 200 million).</summary>
     public long MaxModelParameters { get; init; } = 200_000_000;
@@ -68,6 +68,8 @@ public sealed record ResourceLimits
         if (bytes > MaxTensorBytes)
             throw new ResourceLimitException($"{what} needs {Describe(bytes, 1L << 20, "MiB")}, above the limit of {Describe(MaxTensorBytes, 1L << 20, "MiB")}; " +
                                              $"set {TensorVariable} (in MiB) to raise it");
+        if (bytes > Array.MaxLength)
+            throw new ResourceLimitException($"{what} needs {Describe(bytes, 1L << 20, "MiB")}, more than one .NET array can hold");
     }
 
     /// <summary>Throws when a network of <paramref name="parameters"/> parameters exceeds <see cref="MaxModelParameters"/>.</summary>

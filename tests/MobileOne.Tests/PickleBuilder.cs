@@ -38,13 +38,22 @@ public sealed class PickleBuilder
     }
 
     /// <summary>OrderedDict with one tensor entry whose storage and view are as given.</summary>
-    public static byte[] OneTensor(string key, long storageNumel, long[] shape, long[] stride) =>
-        new PickleBuilder()
-            .Global("collections", "OrderedDict").Op(')').Op('R').Op('(')
-            .Str(key).Global("torch._utils", "_rebuild_tensor_v2")
-            .Op('(').Op('(').Str("storage").Global("torch", "FloatStorage").Str("0").Str("cpu").Long(storageNumel).Op('t').Op('Q')
-            .Long(0).Tuple(shape).Tuple(stride).Byte(0x89).Global("collections", "OrderedDict").Op(')').Op('R').Op('t').Op('R')
-            .Op('u').Op('.').ToArray();
+    public static byte[] OneTensor(string key, long storageNumel, long[] shape, long[] stride, long offset = 0) =>
+        Tensors(storageNumel, (key, offset, shape, stride));
+
+    /// <summary>OrderedDict of tensors that all view storage "0" of <paramref name="storageNumel"/> floats.</summary>
+    public static byte[] Tensors(long storageNumel, params (string Key, long Offset, long[] Shape, long[] Stride)[] views)
+    {
+        var b = new PickleBuilder().Global("collections", "OrderedDict").Op(')').Op('R').Op('(');
+        foreach (var (key, offset, shape, stride) in views)
+            b.Str(key).Global("torch._utils", "_rebuild_tensor_v2")
+                .Op('(').Op('(').Str("storage").Global("torch", "FloatStorage").Str("0").Str("cpu").Long(storageNumel).Op('t').Op('Q')
+                .Long(offset).Tuple(shape).Tuple(stride).Byte(0x89).Global("collections", "OrderedDict").Op(')').Op('R').Op('t').Op('R');
+        return b.Op('u').Op('.').ToArray();
+    }
+
+    /// <summary>Raw bytes, for strings that are not valid UTF-8 and other malformed content.</summary>
+    public PickleBuilder Raw(params byte[] bytes) { s.Write(bytes); return this; }
 
     public byte[] ToArray() => s.ToArray();
 

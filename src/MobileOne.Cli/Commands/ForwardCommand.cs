@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MobileOne.Checkpoints;
 using MobileOne.Data;
+using MobileOne.Models;
 using MobileOne.Reparameterization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,13 +27,13 @@ internal static class ForwardCommand
         {
             var config = model.Resolve(parsed);
             using var scope = NewDisposeScope();
-            using var x = NpyFile.Read(parsed.GetValue(input)!.FullName);
-            if (x.dim() != 4 || x.shape[1] != 3)
-                throw new MobileOneException($"{parsed.GetValue(input)!.FullName}: expected shape [N, 3, H, W], found [{string.Join(", ", x.shape)}]");
+            var inputPath = parsed.GetValue(input)!.FullName;
+            using var x = NpyFile.Read(inputPath);
             var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
+            loaded.Model.CheckInput(x.shape, inputPath);
             var net = parsed.GetValue(fuse) && !loaded.Fused ? Reparameterizer.Fuse(loaded.Model, console.Warn) : loaded.Model;
             Tensor logits;
-            using (no_grad()) logits = net.forward(x);
+            using (no_grad()) logits = TorchErrors.Run(() => net.forward(x), $"running the model on {inputPath}");
             var outPath = parsed.GetValue(output)!.FullName;
             NpyFile.Write(outPath, logits);
             console.Out.WriteLine(

@@ -37,6 +37,12 @@ public static class CheckpointFile
         {
             throw new CheckpointException($"{path}: cannot read the checkpoint ({e.Message})");
         }
+        catch (Exception e) when (e is not MobileOneException and not IOException)
+        {
+            // The formats check what they know to be wrong; anything else a damaged file provokes is still a
+            // damaged file, reported as such (the cause stays attached for debugging).
+            throw new CheckpointException($"{path}: corrupt checkpoint ({e.GetType().Name}: {e.Message})", e);
+        }
     }
 
     /// <summary>Writes a state dict atomically (temporary file, then rename).</summary>

@@ -16,10 +16,12 @@ public static partial class ConfigInference
     /// <param name="Variant">The named variant with this backbone, if any (s0..s4).</param>
     public sealed record Result(MobileOneConfig Config, bool Fused, string? Variant);
 
-    [GeneratedRegex(@"^stage([1-4])\.(\d+)\.")]
+    // ASCII digits only (\d also matches other scripts' digits), and few enough to fit an int: an index
+    // beyond that is no MobileOne and is refused by the configuration's own bounds.
+    [GeneratedRegex(@"^stage([1-4])\.([0-9]{1,6})\.")]
     private static partial Regex BlockKey();
 
-    [GeneratedRegex(@"^stage1\.0\.rbr_conv\.(\d+)\.")]
+    [GeneratedRegex(@"^stage1\.0\.rbr_conv\.([0-9]{1,6})\.")]
     private static partial Regex BranchKey();
 
     /// <summary>Infers the architecture; throws <see cref="CheckpointException"/> when the keys do not describe a MobileOne.</summary>
@@ -33,9 +35,18 @@ public static partial class ConfigInference
             throw new CheckpointException($"{source}: no MobileOne block weights found (neither reparam_conv nor rbr_conv keys)");
         string kernel = fused ? "reparam_conv.weight" : "rbr_conv.0.conv.weight";
 
-        long[] Shape(string key) => apple.TryGetValue(key, out var t)
-            ? t.Shape
-            : throw new CheckpointException($"{source}: missing key '{key}', which every MobileOne checkpoint has");
+        long[] Shape(string key, int rank)
+        {
+            if (!apple.TryGetValue(key, out var t))
+                throw new CheckpointException($"{source}: missing key '{key}', which every MobileOne checkpoint has");
+            if (t.Shape.Length != rank)
+                throw new CheckpointException($"{source}: '{key}' has shape {CheckpointTensor.FormatShape(t.Shape)}; a MobileOne's has {rank} dimensions");
+            return t.Shape;
+        }
+
+        int Count(long value, string what) => value is >= 1 and <= int.MaxValue
+            ? (int)value
+            : throw new CheckpointException($"{source}: {what} of {value:N0} is not a valid count");
 
         var blocks = new int[4];
         foreach (var key in apple.Keys)
@@ -52,16 +63,17 @@ public static partial class ConfigInference
         {
             if (blocks[s] == 0 || blocks[s] % 2 != 0)
                 throw new CheckpointException($"{source}: stage{s + 1} has {blocks[s]} blocks; a MobileOne stage has depthwise/pointwise pairs");
-            var pw = Shape($"stage{s + 1}.{blocks[s] - 1}.{kernel}");
+            var pw = Shape($"stage{s + 1}.{blocks[s] - 1}.{kernel}", 4);
             widths[s] = pw[0] / (double)MobileOneConfig.BaseChannels[s];
         }
-        var linear = Shape("linear.weight");
+        var linear = Shape("linear.weight", 2);
         int branches = fused ? 1 : apple.Keys.Select(x => BranchKey().Match(x)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value) + 1).DefaultIfEmpty(1).Max();
         bool useSe = apple.Keys.Any(x => x.Contains(".se."));
         MobileOneConfig config;
         try
         {
-            config = new MobileOneConfig(blocks.Select(b => b / 2).ToArray(), widths, useSe, branches, (int)linear[0], (int)Shape($"stage0.{kernel}")[1]);
+            config = new MobileOneConfig(blocks.Select(b => b / 2).ToArray(), widths, useSe, branches,
+                Count(linear[0], "a class count"), Count(Shape($"stage0.{kernel}", 4)[1], "an input channel count"));
         }
         catch (MobileOneException e)
         {
@@ -75,7 +87,7 @@ public static partial class ConfigInference
             bool skip = !anySkip || apple.Keys.Any(x => x.Contains(".rbr_skip."));
             if (!scale || !skip) config = config.WithBranches(config.NumConvBranches, scale, skip);
         }
-        var stem = Shape($"stage0.{kernel}");
+        var stem = Shape($"stage0.{kernel}", 4);
         if (stem[0] != config.StemChannels)
             throw new CheckpointException($"{source}: stem has {stem[0]} channels, but stage 1 width {config.StageChannels(0)} implies {config.StemChannels}");
         var variant = MobileOneVariants.NameOf(config, ignoreBranches: fused);

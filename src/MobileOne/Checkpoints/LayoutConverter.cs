@@ -27,15 +27,15 @@ public static partial class LayoutConverter
 
     private static readonly Rule[] AppleToMM =
     [
-        R(@"\.rbr_conv\.(\d+)\.bn\.", ".branch_conv_list.$1.norm."), R(@"\.rbr_conv\.", ".branch_conv_list."),
+        R(@"\.rbr_conv\.([0-9]+)\.bn\.", ".branch_conv_list.$1.norm."), R(@"\.rbr_conv\.", ".branch_conv_list."),
         R(@"\.rbr_scale\.bn\.", ".branch_scale.norm."), R(@"\.rbr_scale\.", ".branch_scale."), R(@"\.rbr_skip\.", ".branch_norm."),
         R(@"\.reparam_conv\.", ".branch_reparam."), R(@"\.se\.reduce\.", ".se.conv1.conv."), R(@"\.se\.expand\.", ".se.conv2.conv."),
-        R(@"^linear\.", "head.fc."), R(@"^(stage\d)\.", "backbone.$1."),
+        R(@"^linear\.", "head.fc."), R(@"^(stage[0-9])\.", "backbone.$1."),
     ];
 
     private static readonly Rule[] MMToApple =
     [
-        R(@"\.branch_conv_list\.(\d+)\.norm\.", ".rbr_conv.$1.bn."), R(@"\.branch_conv_list\.", ".rbr_conv."),
+        R(@"\.branch_conv_list\.([0-9]+)\.norm\.", ".rbr_conv.$1.bn."), R(@"\.branch_conv_list\.", ".rbr_conv."),
         R(@"\.branch_scale\.norm\.", ".rbr_scale.bn."), R(@"\.branch_scale\.", ".rbr_scale."), R(@"\.branch_norm\.", ".rbr_skip."),
         R(@"\.branch_reparam\.", ".reparam_conv."), R(@"\.se\.conv1\.conv\.", ".se.reduce."), R(@"\.se\.conv2\.conv\.", ".se.expand."),
         R(@"^head\.fc\.", "linear."), R(@"^backbone\.", ""),
@@ -44,7 +44,8 @@ public static partial class LayoutConverter
     [GeneratedRegex(@"^stage([1-9])\.")]
     private static partial Regex AppleStage();
 
-    [GeneratedRegex(@"^stages\.(\d+)\.")]
+    // At most 4 digits: a stage index beyond that is no MobileOne, and must not overflow int.Parse.
+    [GeneratedRegex(@"^stages\.([0-9]{1,4})\.")]
     private static partial Regex TimmStage();
 
     /// <summary>The layout of a state dict, from its key names.</summary>
@@ -83,15 +84,21 @@ public static partial class LayoutConverter
 
     /// <summary>
     /// A state dict renamed to Apple's layout, in Apple's key order (a DataParallel <c>module.</c> prefix
-    /// is dropped).
+    /// is dropped). Two keys that become one name (<c>module.X</c> beside <c>X</c>, timm's <c>stem.*</c>
+    /// beside <c>stage0.*</c>) are refused, naming both.
     /// </summary>
-    public static StateDict ToApple(StateDict state, CheckpointLayout layout)
+    public static StateDict ToApple(StateDict state, CheckpointLayout layout, string source = "checkpoint")
     {
-        var entries = state.Select(kv =>
+        var origin = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<KeyValuePair<string, CheckpointTensor>>(state.Count);
+        foreach (var (key, tensor) in state)
         {
-            var k = kv.Key.StartsWith("module.", StringComparison.Ordinal) ? kv.Key["module.".Length..] : kv.Key;
-            return new KeyValuePair<string, CheckpointTensor>(ToApple(k, layout), kv.Value);
-        });
+            var stripped = key.StartsWith("module.", StringComparison.Ordinal) ? key["module.".Length..] : key;
+            var apple = ToApple(stripped, layout);
+            if (!origin.TryAdd(apple, key))
+                throw new CheckpointException($"{source}: keys '{origin[apple]}' and '{key}' both stand for '{apple}'; the checkpoint is ambiguous");
+            entries.Add(new(apple, tensor));
+        }
         // Apple registers a block's SE module before its branches.
         return new StateDict(layout == CheckpointLayout.Timm ? MoveWithinBlocks(entries, ".se.", first: true) : entries);
     }
@@ -105,7 +112,7 @@ public static partial class LayoutConverter
     {
         var parts = key.Split('.');
         return parts[0] is "stages" or "backbone" && parts.Length > 3 ? $"{parts[0]}.{parts[1]}.{parts[2]}."
-            : parts[0].StartsWith("stage", StringComparison.Ordinal) && parts.Length > 2 && char.IsDigit(parts[1][0]) ? $"{parts[0]}.{parts[1]}."
+            : parts[0].StartsWith("stage", StringComparison.Ordinal) && parts.Length > 2 && parts[1].Length > 0 && char.IsAsciiDigit(parts[1][0]) ? $"{parts[0]}.{parts[1]}."
             : parts[0] + ".";
     }
 

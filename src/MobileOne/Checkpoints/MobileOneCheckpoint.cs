@@ -35,7 +35,7 @@ public static class MobileOneCheckpoint
         var format = CheckpointFile.Detect(path);
         var raw = CheckpointFile.Read(path);
         var layout = LayoutConverter.Detect(raw.Keys.Select(k => k.StartsWith("module.", StringComparison.Ordinal) ? k[7..] : k), path);
-        var apple = LayoutConverter.ToApple(raw, layout);
+        var apple = LayoutConverter.ToApple(raw, layout, path);
         ConfigInference.Result? inferred = null;
         CheckpointException? inferenceError = null;
         try { inferred = ConfigInference.Infer(apple, path); }

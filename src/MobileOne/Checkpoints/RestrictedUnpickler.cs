@@ -35,9 +35,16 @@ internal sealed class RestrictedUnpickler
         "_codecs.encode",
     ];
 
+    // A state dict needs a few containers per tensor; far more means a file built to exhaust memory
+    // (a few bytes of pickle create each container, and deflate shrinks such runs a thousandfold).
+    private const int MaxContainers = 4_000_000;
+
+    private static readonly Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly byte[] data;
     private readonly string source;
     private int pos;
+    private int containers;
     private readonly List<object?> stack = [];
     private readonly Dictionary<long, object?> memo = [];
 
@@ -64,8 +71,8 @@ internal sealed class RestrictedUnpickler
                 case 0x95: Read(8); break;                                      // FRAME
                 case (byte)'.': return Pop();                                   // STOP
                 case (byte)'(': stack.Add(Mark.Instance); break;                // MARK
-                case (byte)'}': stack.Add(new OrderedDictionary<object, object?>()); break; // EMPTY_DICT
-                case (byte)']': stack.Add(new List<object?>()); break;          // EMPTY_LIST
+                case (byte)'}': stack.Add(Counted(new OrderedDictionary<object, object?>())); break; // EMPTY_DICT
+                case (byte)']': stack.Add(Counted(new List<object?>())); break; // EMPTY_LIST
                 case (byte)')': stack.Add(Array.Empty<object?>()); break;       // EMPTY_TUPLE
                 case (byte)'N': stack.Add(null); break;                         // NONE
                 case 0x88: stack.Add(true); break;                              // NEWTRUE
@@ -76,9 +83,9 @@ internal sealed class RestrictedUnpickler
                 case 0x8a: stack.Add(ReadLong(ReadByte())); break;              // LONG1
                 case 0x8b: stack.Add(ReadLong(ReadLength(4))); break;           // LONG4
                 case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(Read(8))); break; // BINFLOAT
-                case (byte)'X': stack.Add(Encoding.UTF8.GetString(Read(ReadLength(4)))); break;  // BINUNICODE
-                case 0x8c: stack.Add(Encoding.UTF8.GetString(Read(ReadByte()))); break;          // SHORT_BINUNICODE
-                case 0x8d: stack.Add(Encoding.UTF8.GetString(Read(ReadLength(8)))); break;       // BINUNICODE8
+                case (byte)'X': stack.Add(Utf8(Read(ReadLength(4)))); break;  // BINUNICODE
+                case 0x8c: stack.Add(Utf8(Read(ReadByte()))); break;          // SHORT_BINUNICODE
+                case 0x8d: stack.Add(Utf8(Read(ReadLength(8)))); break;       // BINUNICODE8
                 case (byte)'T': stack.Add(Encoding.Latin1.GetString(Read(ReadLength(4)))); break; // BINSTRING
                 case (byte)'U': stack.Add(Encoding.Latin1.GetString(Read(ReadByte()))); break;    // SHORT_BINSTRING
                 case (byte)'B': stack.Add(Read(ReadLength(4)).ToArray()); break;  // BINBYTES
@@ -89,11 +96,11 @@ internal sealed class RestrictedUnpickler
                 case 0x94: memo[memo.Count] = Peek(); break;                      // MEMOIZE
                 case (byte)'h': stack.Add(GetMemo(ReadByte())); break;            // BINGET
                 case (byte)'j': stack.Add(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(Read(4)))); break; // LONG_BINGET
-                case 0x85: stack.Add(new[] { Pop() }); break;                     // TUPLE1
-                case 0x86: { var b = Pop(); var a = Pop(); stack.Add(new[] { a, b }); break; } // TUPLE2
-                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); stack.Add(new[] { a, b, c }); break; } // TUPLE3
-                case (byte)'t': stack.Add(PopMark().ToArray()); break;            // TUPLE
-                case (byte)'l': stack.Add(PopMark()); break;                      // LIST
+                case 0x85: stack.Add(Counted(new[] { Pop() })); break;            // TUPLE1
+                case 0x86: { var b = Pop(); var a = Pop(); stack.Add(Counted(new[] { a, b })); break; } // TUPLE2
+                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); stack.Add(Counted(new[] { a, b, c })); break; } // TUPLE3
+                case (byte)'t': stack.Add(Counted(PopMark().ToArray())); break;   // TUPLE
+                case (byte)'l': stack.Add(Counted(PopMark())); break;             // LIST
                 case (byte)'a': { var v = Pop(); AsList(Peek()).Add(v); break; }  // APPEND
                 case (byte)'e': { var items = PopMark(); AsList(Peek()).AddRange(items); break; } // APPENDS
                 case (byte)'s': { var v = Pop(); var k = Pop(); SetItem(Peek(), k, v); break; }  // SETITEM
@@ -135,12 +142,27 @@ internal sealed class RestrictedUnpickler
                         throw Corrupt($"BUILD on a {Describe(target)}");
                     break;
                 }
-                case 0x81 or 0x92 or (byte)'i' or (byte)'o':
-                    throw new CheckpointException($"{source}: the pickle constructs a Python object (opcode 0x{op:x2}); a tensor state dict never does, so it is refused");
+                case 0x81 or 0x92 or (byte)'i' or (byte)'o':                                      // NEWOBJ, NEWOBJ_EX, INST, OBJ
+                    throw new UnsafeCheckpointException($"{source}: refusing to load: the pickle constructs a Python object (opcode 0x{op:x2}), which a tensor state dict never does");
+                case 0x82 or 0x83 or 0x84:                                                        // EXT1, EXT2, EXT4
+                    throw new UnsafeCheckpointException($"{source}: refusing to load: the pickle names a callable through the extension registry (opcode 0x{op:x2})");
                 default:
                     throw Corrupt($"unsupported pickle opcode 0x{op:x2}");
             }
         }
+    }
+
+    private T Counted<T>(T container)
+    {
+        if (++containers > MaxContainers)
+            throw Corrupt($"more than {MaxContainers:N0} containers; a state dict needs a few per tensor");
+        return container;
+    }
+
+    private string Utf8(ReadOnlySpan<byte> bytes)
+    {
+        try { return StrictUtf8.GetString(bytes); }
+        catch (DecoderFallbackException) { throw Corrupt("a string that is not valid UTF-8"); }
     }
 
     private object ResolveGlobal(string module, string name)
@@ -160,7 +182,7 @@ internal sealed class RestrictedUnpickler
         switch (g.ToString())
         {
             case "collections.OrderedDict":
-                var dict = new OrderedDictionary<object, object?>();
+                var dict = Counted(new OrderedDictionary<object, object?>());
                 if (args.Length == 1 && args[0] is List<object?> pairs)
                     foreach (var p in pairs)
                         if (p is object?[] { Length: 2 } kv) SetItem(dict, kv[0], kv[1]);
@@ -193,10 +215,10 @@ internal sealed class RestrictedUnpickler
         return new StorageRef(dtype, key, numel);
     }
 
-    private static void SetItem(object? target, object? key, object? value)
+    private void SetItem(object? target, object? key, object? value)
     {
         if (target is not OrderedDictionary<object, object?> dict || key is null)
-            throw new CheckpointException($"corrupt pickle: SETITEM on a {Describe(target)}");
+            throw Corrupt($"SETITEM on a {Describe(target)}");
         dict[key] = value;
     }
 
@@ -268,7 +290,7 @@ internal sealed class RestrictedUnpickler
     {
         int end = Array.IndexOf(data, (byte)'\n', pos);
         if (end < 0) throw Corrupt("unterminated GLOBAL name");
-        var s = Encoding.UTF8.GetString(data, pos, end - pos);
+        var s = Utf8(data.AsSpan(pos, end - pos));
         pos = end + 1;
         return s;
     }

@@ -13,63 +13,28 @@ public static class SafetensorsFormat
 {
     private const long MaxHeader = 100 << 20;
 
+    // The header is small JSON: one object of tensor entries, each an object of flat values.
+    private static readonly JsonDocumentOptions HeaderJson = new() { MaxDepth = 8 };
+
+    private sealed record Entry(string Name, TensorDType DType, long[] Shape, long Begin, long End);
+
     /// <summary>Reads all tensors, checking every declared range against the file before reading it.</summary>
     public static StateDict Read(string path)
     {
         using var file = File.OpenRead(path);
-        long length = file.Length;
-        Span<byte> head = stackalloc byte[8];
-        if (file.ReadAtLeast(head, 8, throwOnEndOfStream: false) < 8)
-            throw new CheckpointException($"{path}: truncated safetensors file (no header)");
-        ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(head);
-        if (headerLen > MaxHeader || (long)headerLen > length - 8)
-            throw new CheckpointException($"{path}: corrupt safetensors file: header of {headerLen:N0} bytes in a {length:N0}-byte file");
-        var headerBytes = new byte[headerLen];
-        file.ReadExactly(headerBytes);
-        JsonObject header;
-        try { header = JsonNode.Parse(headerBytes)?.AsObject() ?? throw new JsonException("empty header"); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new CheckpointException($"{path}: corrupt safetensors header ({e.Message})");
-        }
-        long dataStart = 8 + (long)headerLen, dataLength = length - dataStart;
-        var entries = new List<(string Name, TensorDType DType, long[] Shape, long Begin, long End)>();
-        foreach (var (name, node) in header)
-        {
-            if (name == "__metadata__") continue;
-            try
-            {
-                var o = node!.AsObject();
-                var dtypeName = (string)o["dtype"]!;
-                var dtype = TensorDTypes.FromSafetensors(dtypeName)
-                    ?? throw new CheckpointException($"{path}: tensor '{name}' has unsupported dtype {dtypeName}");
-                var shape = o["shape"]!.AsArray().Select(x => (long)x!).ToArray();
-                var offsets = o["data_offsets"]!.AsArray().Select(x => (long)x!).ToArray();
-                if (offsets.Length != 2) throw new FormatException("data_offsets must have two entries");
-                entries.Add((name, dtype, shape, offsets[0], offsets[1]));
-            }
-            catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException or JsonException)
-            {
-                throw new CheckpointException($"{path}: corrupt safetensors header entry '{name}' ({e.Message})");
-            }
-        }
+        using var header = ReadHeader(file, path);
+        long dataStart = file.Position, dataLength = file.Length - dataStart;
+        var entries = new List<Entry>();
+        foreach (var p in header.RootElement.EnumerateObject())
+            if (p.Name != "__metadata__") entries.Add(ParseEntry(p, path));
+        CheckRanges(entries, dataLength, path);
         var result = new StateDict();
-        foreach (var (name, dtype, shape, begin, end) in entries)
+        foreach (var e in entries)
         {
-            long bytes;
-            try { bytes = checked(CheckpointTensor.ElementCount(shape) * dtype.Size()); }
-            catch (Exception e) when (e is OverflowException or ArgumentException)
-            {
-                throw new CheckpointException($"{path}: tensor '{name}' claims an impossible shape {CheckpointTensor.FormatShape(shape)}");
-            }
-            if (begin < 0 || end < begin || end - begin != bytes)
-                throw new CheckpointException($"{path}: tensor '{name}' ({dtype.DisplayName()} {CheckpointTensor.FormatShape(shape)}, {bytes:N0} bytes) has byte range [{begin}, {end})");
-            if (end > dataLength)
-                throw new CheckpointException($"{path}: tensor '{name}' needs bytes up to {end:N0} but the file holds {dataLength:N0} data bytes (truncated?)");
-            var data = new byte[bytes];
-            file.Seek(dataStart + begin, SeekOrigin.Begin);
+            var data = new byte[e.End - e.Begin];
+            file.Seek(dataStart + e.Begin, SeekOrigin.Begin);
             file.ReadExactly(data);
-            result.Add(name, new CheckpointTensor(dtype, shape, data));
+            result.Add(e.Name, new CheckpointTensor(e.DType, e.Shape, data));
         }
         return result;
     }
@@ -78,21 +43,82 @@ public static class SafetensorsFormat
     public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
     {
         using var file = File.OpenRead(path);
+        using var header = ReadHeader(file, path);
+        var result = new Dictionary<string, string>();
+        if (!header.RootElement.TryGetProperty("__metadata__", out var meta)) return result;
+        if (meta.ValueKind != JsonValueKind.Object) throw new CheckpointException($"{path}: corrupt safetensors header ('__metadata__' is not an object)");
+        foreach (var p in meta.EnumerateObject())
+            result[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()!
+                : throw new CheckpointException($"{path}: corrupt safetensors header (metadata '{p.Name}' is not a string)");
+        return result;
+    }
+
+    /// <summary>Reads and parses the JSON header, leaving the stream at the start of the data.</summary>
+    private static JsonDocument ReadHeader(FileStream file, string path)
+    {
         Span<byte> head = stackalloc byte[8];
-        if (file.ReadAtLeast(head, 8, throwOnEndOfStream: false) < 8) throw new CheckpointException($"{path}: truncated safetensors file (no header)");
+        if (file.ReadAtLeast(head, 8, throwOnEndOfStream: false) < 8)
+            throw new CheckpointException($"{path}: truncated safetensors file (no header)");
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(head);
         if (headerLen > MaxHeader || (long)headerLen > file.Length - 8)
             throw new CheckpointException($"{path}: corrupt safetensors file: header of {headerLen:N0} bytes in a {file.Length:N0}-byte file");
         var bytes = new byte[headerLen];
         file.ReadExactly(bytes);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(bytes, HeaderJson); }
+        catch (JsonException e) { throw new CheckpointException($"{path}: corrupt safetensors header ({e.Message})"); }
         try
         {
-            var meta = JsonNode.Parse(bytes)?["__metadata__"]?.AsObject();
-            return meta?.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "") ?? new Dictionary<string, string>();
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new CheckpointException($"{path}: corrupt safetensors header (a JSON {doc.RootElement.ValueKind}, not an object)");
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in doc.RootElement.EnumerateObject())
+                if (!names.Add(p.Name))
+                    throw new CheckpointException($"{path}: corrupt safetensors header (the name '{p.Name}' appears twice)");
+            return doc;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch
         {
-            throw new CheckpointException($"{path}: corrupt safetensors header ({e.Message})");
+            doc.Dispose();
+            throw;
+        }
+    }
+
+    private static Entry ParseEntry(JsonProperty p, string path)
+    {
+        CheckpointException Bad(string what) => new($"{path}: corrupt safetensors header entry '{p.Name}' ({what})");
+        var o = p.Value;
+        if (o.ValueKind != JsonValueKind.Object) throw Bad($"a JSON {o.ValueKind}, not an object");
+        if (!o.TryGetProperty("dtype", out var dtypeNode) || dtypeNode.ValueKind != JsonValueKind.String) throw Bad("no dtype string");
+        var dtype = TensorDTypes.FromSafetensors(dtypeNode.GetString()!)
+            ?? throw new CheckpointException($"{path}: tensor '{p.Name}' has unsupported dtype {dtypeNode.GetString()}");
+        long[] Longs(string key) => o.TryGetProperty(key, out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt64(out var v) && v >= 0 ? v
+                : throw Bad($"'{key}' holds {x.GetRawText()}, not a non-negative integer")).ToArray()
+            : throw Bad($"no '{key}' array");
+        var shape = Longs("shape");
+        var offsets = Longs("data_offsets");
+        if (offsets.Length != 2) throw Bad("data_offsets must have two entries");
+        long bytes;
+        try { bytes = checked(CheckpointTensor.ElementCount(shape) * dtype.Size()); }
+        catch (OverflowException) { throw new CheckpointException($"{path}: tensor '{p.Name}' claims an impossible shape {CheckpointTensor.FormatShape(shape)}"); }
+        if (offsets[1] < offsets[0] || offsets[1] - offsets[0] != bytes)
+            throw new CheckpointException($"{path}: tensor '{p.Name}' ({dtype.DisplayName()} {CheckpointTensor.FormatShape(shape)}, {bytes:N0} bytes) has byte range [{offsets[0]}, {offsets[1]})");
+        return new Entry(p.Name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    /// <summary>The ranges must lie in the file and not overlap, so the tensors together hold no more than the file.</summary>
+    private static void CheckRanges(List<Entry> entries, long dataLength, string path)
+    {
+        Entry? previous = null;
+        foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (e.End > dataLength)
+                throw new CheckpointException($"{path}: tensor '{e.Name}' needs bytes up to {e.End:N0} but the file holds {dataLength:N0} data bytes (truncated?)");
+            if (previous is not null && e.Begin < previous.End)
+                throw new CheckpointException($"{path}: tensors '{previous.Name}' and '{e.Name}' overlap in the file (byte ranges [{previous.Begin}, {previous.End}) and [{e.Begin}, {e.End}))");
+            ResourceLimits.Current.CheckTensorBytes(e.End - e.Begin, $"{path}: tensor '{e.Name}'");
+            previous = e;
         }
     }
 

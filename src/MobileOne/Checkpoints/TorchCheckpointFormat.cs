@@ -17,41 +17,67 @@ public static class TorchCheckpointFormat
     public static StateDict Read(string path)
     {
         using var file = File.OpenRead(path);
-        ZipArchive zip;
-        try { zip = new ZipArchive(file, ZipArchiveMode.Read); }
+        try
+        {
+            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
+            return Read(zip, path, file.Length);
+        }
         catch (InvalidDataException e)
         {
+            // The archive's directory is parsed lazily: damage can surface at any entry, not only in the constructor.
             throw new CheckpointException($"{path}: truncated or corrupt checkpoint (the zip archive cannot be read: {e.Message})");
         }
-        using (zip)
-        {
-            var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
-            if (pickles.Count != 1)
-                throw new CheckpointException($"{path}: not a torch.save archive (expected one PREFIX/data.pkl record, found {pickles.Count})");
-            var prefix = pickles[0].FullName[..^"data.pkl".Length];
-            var root = RestrictedUnpickler.Load(ReadEntry(pickles[0], path, file.Length), path);
-            var refs = FindStateDict(root, path);
-            var storages = new Dictionary<string, byte[]>();
-            var result = new StateDict();
-            foreach (var (name, tref) in refs)
-            {
-                if (!storages.TryGetValue(tref.Storage.Key, out var bytes))
-                {
-                    var entry = zip.GetEntry(prefix + "data/" + tref.Storage.Key)
-                        ?? throw new CheckpointException($"{path}: tensor '{name}' refers to storage record 'data/{tref.Storage.Key}', which the archive lacks (truncated file?)");
-                    long claimed = SafeBytes(tref.Storage.NumElements, tref.Storage.DType, path, name);
-                    if (entry.Length != claimed)
-                        throw new CheckpointException(
-                            $"{path}: tensor '{name}' claims a storage of {tref.Storage.NumElements:N0} {tref.Storage.DType.DisplayName()} elements " +
-                            $"({claimed:N0} bytes) but record 'data/{tref.Storage.Key}' holds {entry.Length:N0} bytes; refusing it");
-                    bytes = ReadEntry(entry, path, file.Length);
-                    storages[tref.Storage.Key] = bytes;
-                }
-                result.Add(name, View(tref, bytes, path, name));
-            }
-            return result;
-        }
     }
+
+    private static StateDict Read(ZipArchive zip, string path, long fileLength)
+    {
+        var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
+        if (pickles.Count != 1)
+            throw new CheckpointException($"{path}: not a torch.save archive (expected one PREFIX/data.pkl record, found {pickles.Count})");
+        var prefix = pickles[0].FullName[..^"data.pkl".Length];
+        var root = RestrictedUnpickler.Load(ReadEntry(pickles[0], path, fileLength), path);
+        var storages = new Dictionary<string, StorageUse>();
+        var views = new Dictionary<ViewKey, CheckpointTensor>();
+        var result = new StateDict();
+        foreach (var (name, tref) in FindStateDict(root, path))
+        {
+            if (!storages.TryGetValue(tref.Storage.Key, out var storage))
+            {
+                var entry = zip.GetEntry(prefix + "data/" + tref.Storage.Key)
+                    ?? throw new CheckpointException($"{path}: tensor '{name}' refers to storage record 'data/{tref.Storage.Key}', which the archive lacks (truncated file?)");
+                long claimed = SafeBytes(tref.Storage.NumElements, tref.Storage.DType, path, name);
+                if (entry.Length != claimed)
+                    throw new CheckpointException(
+                        $"{path}: tensor '{name}' claims a storage of {tref.Storage.NumElements:N0} {tref.Storage.DType.DisplayName()} elements " +
+                        $"({claimed:N0} bytes) but record 'data/{tref.Storage.Key}' holds {entry.Length:N0} bytes; refusing it");
+                storage = new StorageUse(tref.Storage, ReadEntry(entry, path, fileLength));
+                storages[tref.Storage.Key] = storage;
+            }
+            else if (storage.Ref.DType != tref.Storage.DType || storage.Ref.NumElements != tref.Storage.NumElements)
+            {
+                throw new CheckpointException($"{path}: tensor '{name}' describes storage 'data/{tref.Storage.Key}' differently from an earlier tensor");
+            }
+            // Tied weights alias one view; distinct views of a storage are disjoint in any real state dict,
+            // so together they hold no more elements than the storage (which bounds what is allocated).
+            var key = new ViewKey(tref.Storage.Key, tref.Offset, string.Join(',', tref.Shape), string.Join(',', tref.Stride));
+            if (!views.TryGetValue(key, out var tensor))
+            {
+                tensor = View(tref, storage, path, name);
+                views[key] = tensor;
+            }
+            result.Add(name, tensor);
+        }
+        return result;
+    }
+
+    private sealed class StorageUse(RestrictedUnpickler.StorageRef storageRef, byte[] bytes)
+    {
+        public RestrictedUnpickler.StorageRef Ref { get; } = storageRef;
+        public byte[] Bytes { get; } = bytes;
+        public long ElementsViewed { get; set; }
+    }
+
+    private sealed record ViewKey(string Storage, long Offset, string Shape, string Stride);
 
     private static long SafeBytes(long numel, TensorDType dtype, string path, string name)
     {
@@ -62,68 +88,91 @@ public static class TorchCheckpointFormat
     private static byte[] ReadEntry(ZipArchiveEntry entry, string path, long fileLength)
     {
         // Sizes come from the archive's directory, which a hostile or damaged file controls: check them
-        // against the file before allocating (deflate cannot expand more than ~1032:1).
-        if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * 1100L || entry.Length > Array.MaxLength)
+        // against the file and the limits, then let the buffer grow only as data actually arrive.
+        if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * 1100L)
             throw new CheckpointException($"{path}: record '{entry.FullName}' claims {entry.Length:N0} bytes, more than the {fileLength:N0}-byte file can hold");
-        var buffer = new byte[entry.Length];
+        ResourceLimits.Current.CheckTensorBytes(entry.Length, $"{path}: record '{entry.FullName}'");
+        byte[] buffer;
         try
         {
             using var s = entry.Open();
-            int read = 0;
-            while (read < buffer.Length)
-            {
-                int n = s.Read(buffer, read, buffer.Length - read);
-                if (n == 0) break;
-                read += n;
-            }
-            if (read != buffer.Length)
-                throw new CheckpointException($"{path}: record '{entry.FullName}' is truncated ({read:N0} of {buffer.Length:N0} bytes)");
+            buffer = BoundedRead.UpTo(s, (int)entry.Length);
         }
         catch (InvalidDataException e)
         {
             throw new CheckpointException($"{path}: record '{entry.FullName}' is corrupt ({e.Message})");
         }
+        if (buffer.Length != entry.Length)
+            throw new CheckpointException($"{path}: record '{entry.FullName}' is truncated ({buffer.Length:N0} of {entry.Length:N0} bytes)");
         if (Crc32.Compute(buffer) != entry.Crc32)
             throw new CheckpointException($"{path}: record '{entry.FullName}' is corrupt (CRC mismatch)");
         return buffer;
     }
 
+    // The weights sit at the top level or one or two levels down (timm: state_dict, others: model); a
+    // deeper chain is no checkpoint, and a dict that contains itself must not recurse forever.
+    private const int MaxNesting = 4;
+
     private static List<(string Name, RestrictedUnpickler.TensorRef Tensor)> FindStateDict(object? root, string path)
     {
         if (root is not OrderedDictionary<object, object?> dict)
             throw new CheckpointException($"{path}: the checkpoint holds a {root?.GetType().Name ?? "None"}, not a state dict");
-        if (!dict.Values.Any(v => v is RestrictedUnpickler.TensorRef))
+        for (int depth = 0; !dict.Values.Any(v => v is RestrictedUnpickler.TensorRef); depth++)
         {
-            // Training checkpoints nest the weights (timm: state_dict, others: model).
-            foreach (var key in new[] { "state_dict", "model", "module", "state_dict_ema" })
-                if (dict.TryGetValue(key, out var inner) && inner is OrderedDictionary<object, object?>)
-                    return FindStateDict(inner, path);
-            throw new CheckpointException($"{path}: no tensors found at the top level, nor under 'state_dict' or 'model' " +
-                                          $"(keys: {string.Join(", ", dict.Keys.Take(10))})");
+            var inner = depth < MaxNesting ? NestedStateDict(dict) : null;
+            if (inner is null || ReferenceEquals(inner, dict))
+                throw new CheckpointException($"{path}: no tensors found at the top level, nor under 'state_dict' or 'model' " +
+                                              $"(keys: {string.Join(", ", dict.Keys.Take(10).Select(k => Shorten(k.ToString())))})");
+            dict = inner;
         }
         var list = new List<(string, RestrictedUnpickler.TensorRef)>();
         foreach (var (k, v) in dict)
         {
             if (k is not string name)
-                throw new CheckpointException($"{path}: state dict key {k} is not a string");
+                throw new CheckpointException($"{path}: state dict key {Shorten(k.ToString())} is not a string");
             if (v is RestrictedUnpickler.TensorRef t) list.Add((name, t));
-            else throw new CheckpointException($"{path}: state dict entry '{name}' is not a tensor");
+            else throw new CheckpointException($"{path}: state dict entry '{Shorten(name)}' is not a tensor");
         }
         return list;
     }
 
-    private static CheckpointTensor View(RestrictedUnpickler.TensorRef t, byte[] storage, string path, string name)
+    private static OrderedDictionary<object, object?>? NestedStateDict(OrderedDictionary<object, object?> dict)
+    {
+        foreach (var key in new[] { "state_dict", "model", "module", "state_dict_ema" })
+            if (dict.TryGetValue(key, out var inner) && inner is OrderedDictionary<object, object?> d)
+                return d;
+        return null;
+    }
+
+    private static string Shorten(string? s) => s is null ? "None" : s.Length <= 80 ? s : s[..77] + "...";
+
+    private static CheckpointTensor View(RestrictedUnpickler.TensorRef t, StorageUse storage, string path, string name)
     {
         int size = t.Storage.DType.Size();
-        if (t.Shape.Length != t.Stride.Length || t.Shape.Any(d => d < 0) || t.Stride.Any(s => s < 0) || t.Offset < 0)
-            throw new CheckpointException($"{path}: tensor '{name}' has an invalid shape/stride");
-        long numel;
-        try { numel = CheckpointTensor.ElementCount(t.Shape); }
-        catch (OverflowException) { throw new CheckpointException($"{path}: tensor '{name}' claims an impossible shape {CheckpointTensor.FormatShape(t.Shape)}"); }
-        long last = t.Offset;
-        for (int i = 0; i < t.Shape.Length; i++) last += (t.Shape[i] - 1) * t.Stride[i];
-        if (numel > 0 && last >= t.Storage.NumElements)
-            throw new CheckpointException($"{path}: tensor '{name}' of shape {CheckpointTensor.FormatShape(t.Shape)} reaches past its storage of {t.Storage.NumElements} elements");
+        long storageNumel = t.Storage.NumElements;
+        if (t.Shape.Length != t.Stride.Length || t.Shape.Any(d => d < 0) || t.Stride.Any(s => s < 0) || t.Offset < 0 || t.Offset > storageNumel)
+            throw new CheckpointException($"{path}: tensor '{name}' has an invalid view (shape {CheckpointTensor.FormatShape(t.Shape)}, " +
+                                          $"stride {CheckpointTensor.FormatShape(t.Stride)}, offset {t.Offset}) of a storage of {storageNumel:N0} elements");
+        long numel, last;
+        try
+        {
+            numel = CheckpointTensor.ElementCount(t.Shape);
+            last = t.Offset;
+            if (numel > 0)
+                for (int i = 0; i < t.Shape.Length; i++) last = checked(last + (t.Shape[i] - 1) * t.Stride[i]);
+        }
+        catch (OverflowException) { throw new CheckpointException($"{path}: tensor '{name}' claims an impossible view: shape {CheckpointTensor.FormatShape(t.Shape)}, stride {CheckpointTensor.FormatShape(t.Stride)}"); }
+        if (numel > 0 && last >= storageNumel)
+            throw new CheckpointException($"{path}: tensor '{name}' of shape {CheckpointTensor.FormatShape(t.Shape)} reaches past its storage of {storageNumel:N0} elements");
+        storage.ElementsViewed += numel;
+        if (storage.ElementsViewed > storageNumel)
+            throw new CheckpointException($"{path}: the tensors viewing storage 'data/{t.Storage.Key}' need {storage.ElementsViewed:N0} elements, " +
+                                          $"more than its {storageNumel:N0} (overlapping views, as a state dict never has; at tensor '{name}')");
+        return new CheckpointTensor(t.Storage.DType, t.Shape, Gather(t, storage.Bytes, numel, size));
+    }
+
+    private static byte[] Gather(RestrictedUnpickler.TensorRef t, byte[] storage, long numel, int size)
+    {
         var bytes = new byte[numel * size];
         bool contiguous = true;
         long expect = 1;
@@ -135,19 +184,17 @@ public static class TorchCheckpointFormat
         if (contiguous)
         {
             Array.Copy(storage, t.Offset * size, bytes, 0, bytes.Length);
+            return bytes;
         }
-        else
+        var index = new long[t.Shape.Length];
+        for (long e = 0; e < numel; e++)
         {
-            var index = new long[t.Shape.Length];
-            for (long e = 0; e < numel; e++)
-            {
-                long src = t.Offset;
-                for (int i = 0; i < index.Length; i++) src += index[i] * t.Stride[i];
-                Array.Copy(storage, src * size, bytes, e * size, size);
-                for (int i = index.Length - 1; i >= 0 && ++index[i] == t.Shape[i]; i--) index[i] = 0;
-            }
+            long src = t.Offset;
+            for (int i = 0; i < index.Length; i++) src += index[i] * t.Stride[i];
+            Array.Copy(storage, src * size, bytes, e * size, size);
+            for (int i = index.Length - 1; i >= 0 && ++index[i] == t.Shape[i]; i--) index[i] = 0;
         }
-        return new CheckpointTensor(t.Storage.DType, t.Shape, bytes);
+        return bytes;
     }
 
     /// <summary>Writes a state dict as <c>torch.save(OrderedDict)</c> does (pickle protocol 2, zip container).</summary>

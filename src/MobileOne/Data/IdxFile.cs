@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using MobileOne.IO;
 
 namespace MobileOne.Data;
 
@@ -13,6 +14,7 @@ public static class IdxFile
     public static (int Count, int Rows, int Cols, byte[] Pixels) ReadImages(string path)
     {
         var (dims, data) = Read(path, 0x803);
+        if (dims[1] < 1 || dims[2] < 1) throw new MobileOneException($"{path}: images of {dims[1]}x{dims[2]} pixels have no pixels");
         return (dims[0], dims[1], dims[2], data);
     }
 
@@ -25,30 +27,48 @@ public static class IdxFile
         try
         {
             using var file = File.OpenRead(path);
-            using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
-            Span<byte> head = stackalloc byte[4];
-            ReadExactly(stream, head, path, "header");
-            int found = BinaryPrimitives.ReadInt32BigEndian(head);
-            if (found != magic)
-                throw new MobileOneException($"{path}: magic number 0x{found:x} where an IDX {(magic == 0x803 ? "image" : "label")} file has 0x{magic:x}");
-            var dims = new int[magic & 0xff];
-            long total = 1;
-            for (int i = 0; i < dims.Length; i++)
-            {
-                ReadExactly(stream, head, path, "header");
-                dims[i] = BinaryPrimitives.ReadInt32BigEndian(head);
-                if (dims[i] < 0) throw new MobileOneException($"{path}: negative dimension {dims[i]}");
-                total *= dims[i];
-            }
-            if (total > 1L << 31) throw new MobileOneException($"{path}: claims {total:N0} bytes of data; refusing");
-            var data = new byte[total];
-            ReadExactly(stream, data, path, $"data ({total:N0} bytes for dimensions {string.Join("x", dims)})");
+            bool gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+            using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress) : file;
+            var dims = ReadHeader(stream, path, magic);
+            long total = DataBytes(dims, path);
+            // A plain file must hold its data; a gzipped one is read in step with what it really holds.
+            if (!gzip && total > file.Length - file.Position)
+                throw new MobileOneException($"{path}: dimensions {string.Join("x", dims)} need {total:N0} data bytes, the file holds {file.Length - file.Position:N0} (truncated?)");
+            var data = BoundedRead.UpTo(stream, (int)total);
+            if (data.Length < total)
+                throw new MobileOneException($"{path}: truncated IDX file: the data for dimensions {string.Join("x", dims)} end after {data.Length:N0} of {total:N0} bytes");
             return (dims, data);
         }
         catch (InvalidDataException e)
         {
             throw new MobileOneException($"{path}: corrupt gzip stream ({e.Message})");
         }
+    }
+
+    private static int[] ReadHeader(Stream stream, string path, int magic)
+    {
+        Span<byte> head = stackalloc byte[4];
+        ReadExactly(stream, head, path, "header");
+        int found = BinaryPrimitives.ReadInt32BigEndian(head);
+        if (found != magic)
+            throw new MobileOneException($"{path}: magic number 0x{found:x} where an IDX {(magic == 0x803 ? "image" : "label")} file has 0x{magic:x}");
+        var dims = new int[magic & 0xff];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            ReadExactly(stream, head, path, "header");
+            dims[i] = BinaryPrimitives.ReadInt32BigEndian(head);
+            if (dims[i] < 0) throw new MobileOneException($"{path}: negative dimension {dims[i]}");
+        }
+        return dims;
+    }
+
+    private static long DataBytes(int[] dims, string path)
+    {
+        long total = 1;
+        try { foreach (var d in dims) total = checked(total * d); }
+        catch (OverflowException) { throw new MobileOneException($"{path}: dimensions {string.Join("x", dims)} are impossibly large"); }
+        ResourceLimits.Current.CheckTensorBytes(total, $"{path}: the IDX data ({string.Join("x", dims)})");
+        return total;
     }
 
     private static void ReadExactly(Stream s, Span<byte> buffer, string path, string what)

@@ -34,6 +34,8 @@ public sealed record ImagePreprocessor
         if (Mean.Count != 3 || Std.Count != 3 || Std.Any(s => !(s > 0)))
             throw new MobileOneException("mean and std need 3 values each, std positive");
         if (Channels is not (1 or 3)) throw new MobileOneException($"channels must be 1 or 3, found {Channels}");
+        if (Mean.Concat(Std).Any(v => !float.IsFinite(v))) throw new MobileOneException("mean and std must be finite numbers");
+        ResourceLimits.Current.CheckInput(Size, Size, "the preprocessing");
         return this;
     }
 
@@ -50,13 +52,13 @@ public sealed record ImagePreprocessor
     {
         int w = image.Width, h = image.Height, target = ResizeSize;
         // The shorter side becomes `target`; the longer keeps the aspect ratio, truncated as torchvision does.
-        (int rw, int rh) = w <= h ? (target, (int)((long)target * h / w)) : ((int)((long)target * w / h), target);
-        var resized = Resample.Bilinear(image, rw, rh);
+        // In long: a thin image's longer side can pass 2^31 once scaled, and only the crop is computed.
+        (long rw, long rh) = w <= h ? ((long)target, (long)target * h / w) : ((long)target * w / h, (long)target);
         if (rw < Size || rh < Size)
             throw new MobileOneException($"image {w}x{h} resized to {rw}x{rh} is smaller than the {Size}x{Size} crop");
-        int top = (int)Math.Round((rh - Size) / 2.0, MidpointRounding.ToEven);
-        int left = (int)Math.Round((rw - Size) / 2.0, MidpointRounding.ToEven);
-        Normalize(resized, left, top, destination);
+        long top = (long)Math.Round((rh - Size) / 2.0, MidpointRounding.ToEven);
+        long left = (long)Math.Round((rw - Size) / 2.0, MidpointRounding.ToEven);
+        Normalize(Resample.BilinearWindow(image, rw, rh, left, top, Size, Size), 0, 0, destination);
     }
 
     /// <summary>

@@ -30,42 +30,76 @@ public static partial class NpyFile
     public static Tensor Read(string path)
     {
         if (!File.Exists(path)) throw new MobileOneException($"input file not found: {path}");
+        try
+        {
+            var (shape, size, data) = Parse(path);
+            var values = size == 4
+                ? MemoryMarshal.Cast<byte, float>(data.Span).ToArray()
+                : MemoryMarshal.Cast<byte, double>(data.Span).ToArray().Select(d => (float)d).ToArray();
+            return tensor(values, shape);
+        }
+        catch (Exception e) when (e is not MobileOneException and not IOException and not UnauthorizedAccessException)
+        {
+            throw new MobileOneException($"{path}: corrupt .npy file ({e.GetType().Name}: {e.Message})", e);
+        }
+    }
+
+    private static (long[] Shape, int ElementSize, ReadOnlyMemory<byte> Data) Parse(string path)
+    {
+        long length = new FileInfo(path).Length;
+        ResourceLimits.Current.CheckTensorBytes(length, path);
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
             throw new MobileOneException($"{path}: not a .npy file (missing the \\x93NUMPY magic)");
         int major = bytes[6];
-        int headerLen, start;
+        long headerLen;
+        int start;
         if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); start = 10; }
-        else if (major is 2 or 3 && bytes.Length >= 12) { headerLen = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)), int.MaxValue); start = 12; }
+        else if (major is 2 or 3 && bytes.Length >= 12) { headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); start = 12; }
         else throw new MobileOneException($"{path}: unsupported .npy version {major}");
-        if ((long)start + headerLen > bytes.Length) throw new MobileOneException($"{path}: truncated .npy header");
-        var header = Encoding.Latin1.GetString(bytes, start, headerLen);
+        if (start + headerLen > bytes.Length) throw new MobileOneException($"{path}: truncated .npy header");
+        var header = Encoding.Latin1.GetString(bytes, start, (int)headerLen);
         var descr = Descr().Match(header);
         var fortran = FortranOrder().Match(header);
         var shapeMatch = ShapeRegex().Match(header);
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
-            throw new MobileOneException($"{path}: malformed .npy header: {header.Trim()}");
+            throw new MobileOneException($"{path}: malformed .npy header: {Shorten(header.Trim())}");
         if (fortran.Groups[1].Value == "True")
             throw new MobileOneException($"{path}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
-        var shape = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => long.TryParse(s.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var d)
-                ? d : throw new MobileOneException($"{path}: malformed shape in .npy header: ({shapeMatch.Groups[1].Value})"))
-            .ToArray();
-        long count = shape.Aggregate(1L, (a, b) => checked(a * b));
-        var data = bytes.AsSpan(start + headerLen);
         int size = descr.Groups[1].Value switch
         {
             "<f4" or "|f4" => 4,
             "<f8" => 8,
-            var other => throw new MobileOneException($"{path}: dtype '{other}' is not supported; expected little-endian float32 ('<f4') or float64 ('<f8')"),
+            var other => throw new MobileOneException($"{path}: dtype '{Shorten(other)}' is not supported; expected little-endian float32 ('<f4') or float64 ('<f8')"),
         };
-        if (data.Length != count * size)
-            throw new MobileOneException($"{path}: shape ({string.Join(", ", shape)}) needs {count * size:N0} data bytes, the file has {data.Length:N0} (truncated?)");
-        var values = size == 4
-            ? MemoryMarshal.Cast<byte, float>(data).ToArray()
-            : MemoryMarshal.Cast<byte, double>(data).ToArray().Select(d => (float)d).ToArray();
-        return tensor(values, shape);
+        var shape = ParseShape(shapeMatch.Groups[1].Value, path);
+        var data = bytes.AsMemory(start + (int)headerLen);
+        // Checked: a shape whose byte count wraps around (2^62 x 4) must not pass for an empty array.
+        long count = 1, needed;
+        try
+        {
+            foreach (var d in shape) count = checked(count * d);
+            needed = checked(count * size);
+        }
+        catch (OverflowException) { throw new MobileOneException($"{path}: shape ({string.Join(", ", shape)}) is impossibly large"); }
+        if (data.Length != needed)
+            throw new MobileOneException($"{path}: shape ({string.Join(", ", shape)}) needs {needed:N0} data bytes, the file has {data.Length:N0} (truncated?)");
+        return (shape, size, data);
     }
+
+    // A tensor has at most a few dozen dimensions (LibTorch refuses more than 64).
+    private const int MaxDims = 32;
+
+    private static long[] ParseShape(string text, string path)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length > MaxDims) throw new MobileOneException($"{path}: the .npy shape has {parts.Length} dimensions, more than {MaxDims}");
+        return parts.Select(s => long.TryParse(s.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var d)
+                ? d : throw new MobileOneException($"{path}: malformed shape in .npy header: ({Shorten(text)})"))
+            .ToArray();
+    }
+
+    private static string Shorten(string s) => s.Length <= 120 ? s : s[..117] + "...";
 
     /// <summary>Writes a tensor as a float32 C-order <c>.npy</c> file, atomically.</summary>
     public static void Write(string path, Tensor t)

@@ -48,18 +48,27 @@ public sealed class OnnxEngine : IInferenceEngine
             throw Invalid($"expected one input and at least one output, found {session.InputMetadata.Count} inputs and {session.OutputMetadata.Count} outputs");
         var (inName, input) = session.InputMetadata.First();
         var (outName, output) = session.OutputMetadata.First();
-        if (input.ElementType != typeof(float) || input.Dimensions.Length != 4 || input.Dimensions[1] <= 0)
-            throw Invalid($"expected a float input [N, C, H, W], found {input.ElementType.Name} [{string.Join(", ", input.Dimensions)}]");
-        if (output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
-            throw Invalid($"expected an output [N, classes], found [{string.Join(", ", output.Dimensions)}]");
+        // Sequence and map values have no dimensions at all.
+        if (!input.IsTensor || input.ElementType != typeof(float) || input.Dimensions is not { Length: 4 } || input.Dimensions[1] <= 0)
+            throw Invalid($"expected a float tensor input [N, C, H, W], found {Describe(input)}");
+        if (!output.IsTensor || output.ElementType != typeof(float) || output.Dimensions is not { Length: 2 } || output.Dimensions[1] <= 0)
+            throw Invalid($"expected a float tensor output [N, classes], found {Describe(output)}");
+        if (input.Dimensions[2] > 0 && input.Dimensions[3] > 0)
+        {
+            try { ResourceLimits.Current.CheckInput(input.Dimensions[3], input.Dimensions[2], source); }
+            catch { session.Dispose(); throw; }
+        }
         inputName = inName;
         outputName = outName;
         NumClasses = output.Dimensions[1];
         InputChannels = input.Dimensions[1];
         FixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
         FixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
-        Metadata = session.ModelMetadata.CustomMetadataMap;
+        Metadata = session.ModelMetadata.CustomMetadataMap ?? new Dictionary<string, string>();
     }
+
+    private static string Describe(NodeMetadata m) =>
+        m.IsTensor && m.Dimensions is not null ? $"{m.ElementType.Name} [{string.Join(", ", m.Dimensions)}]" : m.OnnxValueType.ToString();
 
     private MobileOneException Invalid(string what)
     {
@@ -94,14 +103,29 @@ public sealed class OnnxEngine : IInferenceEngine
     public Data.ImagePreprocessor Preprocessing()
     {
         var p = new Data.ImagePreprocessor();
-        float[]? Floats(string key) => Metadata.TryGetValue(key, out var v)
-            ? v.Split(',').Select(x => float.Parse(x, CultureInfo.InvariantCulture)).ToArray() : null;
-        if (Floats("mean") is { Length: 3 } mean) p = p with { Mean = mean };
-        if (Floats("std") is { Length: 3 } std) p = p with { Std = std };
-        if (Metadata.TryGetValue("crop_pct", out var crop) && double.TryParse(crop, CultureInfo.InvariantCulture, out var c)) p = p with { CropPct = c };
+        if (Floats("mean") is { } mean) p = p with { Mean = mean };
+        if (Floats("std") is { } std) p = p with { Std = std };
+        if (Metadata.TryGetValue("crop_pct", out var crop))
+            p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw BadMetadata("crop_pct", crop) };
         if (FixedHeight is int h) p = p with { Size = h };
-        return p;
+        try { return p.Validated(); }
+        catch (MobileOneException e) { throw new MobileOneException($"{Source}: the preprocessing in the model's metadata is invalid: {e.Message}"); }
     }
+
+    /// <summary>Three finite numbers, comma-separated, or null when the key is absent.</summary>
+    private float[]? Floats(string key)
+    {
+        if (!Metadata.TryGetValue(key, out var text)) return null;
+        var parts = text.Split(',');
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
+                throw BadMetadata(key, text);
+        return values.Length == 3 ? values : throw BadMetadata(key, text);
+    }
+
+    private MobileOneException BadMetadata(string key, string value) =>
+        new($"{Source}: metadata '{key}' = '{(value.Length > 60 ? value[..57] + "..." : value)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
 
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
@@ -116,8 +140,16 @@ public sealed class OnnxEngine : IInferenceEngine
         OrtValue[] values = [value];
         return () =>
         {
-            using var results = session.Run(runOptions, inputs, values, outputs);
-            return results[0].GetTensorDataAsSpan<float>().ToArray();
+            try
+            {
+                using var results = session.Run(runOptions, inputs, values, outputs);
+                return results[0].GetTensorDataAsSpan<float>().ToArray();
+            }
+            catch (OnnxRuntimeException e)
+            {
+                // The graph is only partly checked at load: shape or kernel errors surface on the first run.
+                throw new MobileOneException($"{Source}: ONNX Runtime failed to run the model on a {n}x{c}x{h}x{w} input ({FirstLine(e.Message)})");
+            }
         };
     }
 

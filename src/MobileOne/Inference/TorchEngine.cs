@@ -47,7 +47,7 @@ public sealed class TorchEngine : IInferenceEngine
             using var noGrad = no_grad();
             // from_array shares the managed buffer: the run sees the input as it is now.
             var x = torch.from_array(input).view(n, c, h, w);
-            return model.forward(x).data<float>().ToArray();
+            return Models.TorchErrors.Run(() => model.forward(x).data<float>().ToArray(), $"running the model on a {n}x{c}x{h}x{w} input");
         };
     }
 

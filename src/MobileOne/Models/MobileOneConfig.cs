@@ -13,6 +13,9 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     /// <summary>Channel counts of the four stages before the width multipliers are applied.</summary>
     public static readonly IReadOnlyList<int> BaseChannels = [64, 128, 256, 512];
 
+    /// <summary>Most block pairs a stage may have (the paper's deepest stage has 10).</summary>
+    public const int MaxBlocksPerStage = 1024;
+
     /// <summary>Ratio of the Squeeze-Excite bottleneck to its input channels (Apple's <c>rd_ratio</c>).</summary>
     public const double SqueezeExciteRatio = 0.0625;
 
@@ -146,8 +149,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             throw new MobileOneException($"width_multipliers must have 4 entries, found {WidthMultipliers.Count}");
         for (int i = 0; i < 4; i++)
         {
-            if (NumBlocksPerStage[i] < 1)
-                throw new MobileOneException($"num_blocks_per_stage[{i}] must be at least 1, found {NumBlocksPerStage[i]}");
+            if (NumBlocksPerStage[i] < 1 || NumBlocksPerStage[i] > MaxBlocksPerStage)
+                throw new MobileOneException($"num_blocks_per_stage[{i}] must be between 1 and {MaxBlocksPerStage}, found {NumBlocksPerStage[i]}");
             if (!(WidthMultipliers[i] > 0) || double.IsInfinity(WidthMultipliers[i]) || StageChannels(i) < 1 || StageChannels(i) > 65536)
                 throw new MobileOneException(
                     $"width_multipliers[{i}] = {WidthMultipliers[i].ToString(CultureInfo.InvariantCulture)} gives {StageChannels(i)} channels; " +

@@ -27,6 +27,8 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// </summary>
     public MobileOneModel(MobileOneConfig config, bool inferenceMode = false) : base(nameof(MobileOneModel))
     {
+        // A configuration can come from a file: refuse an absurd one before LibTorch allocates it.
+        ResourceLimits.Current.CheckModelParameters(ModelProfile.CountParameters(config, inferenceMode), $"the network ({config})");
         Config = config;
         IsFused = inferenceMode;
         var specs = config.Stages();
@@ -43,6 +45,18 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     /// <summary>The architecture.</summary>
     public MobileOneConfig Config { get; }
+
+    /// <summary>
+    /// Checks that a batch read from <paramref name="source"/> can be run: [N, C, H, W] with this model's
+    /// channels, nothing empty, and an input within <see cref="ResourceLimits.MaxInputPixels"/>.
+    /// </summary>
+    public void CheckInput(IReadOnlyList<long> shape, string source)
+    {
+        if (shape.Count != 4 || shape[1] != Config.InChannels)
+            throw new MobileOneException($"{source}: expected shape [N, {Config.InChannels}, H, W], found [{string.Join(", ", shape)}]");
+        if (shape[0] < 1) throw new MobileOneException($"{source}: the batch is empty");
+        ResourceLimits.Current.CheckInput(shape[3], shape[2], source);
+    }
 
     /// <summary>True when every block is in fused (inference) form.</summary>
     public bool IsFused { get; }

@@ -63,20 +63,11 @@ public sealed class ModelProfile
                 h = b.OutputSize(h);
                 w = b.OutputSize(w);
                 long pixels = (long)h * w;
-                long cinPerGroup = b.InChannels / b.Groups;
-                long kxk = (long)b.OutChannels * cinPerGroup * b.KernelSize * b.KernelSize;
-                long scale = b.HasScale ? (long)b.OutChannels * cinPerGroup : 0;
-                long bnParams = 2L * b.OutChannels;
-                pu += b.NumConvBranches * (kxk + bnParams) + (b.HasScale ? scale + bnParams : 0) + (b.HasSkip ? 2L * b.InChannels : 0);
-                pf += kxk + b.OutChannels;
-                mu += (b.NumConvBranches * kxk + scale) * pixels;
-                mf += kxk * pixels;
-                if (b.UseSe)
-                {
-                    long r = (long)(b.OutChannels * MobileOneConfig.SqueezeExciteRatio);
-                    long seParams = 2 * r * b.OutChannels + r + b.OutChannels, seMacs = 2 * r * b.OutChannels;
-                    pu += seParams; pf += seParams; mu += seMacs; mf += seMacs;
-                }
+                var cost = BlockCost(b);
+                pu += cost.ParamsUnfused;
+                pf += cost.ParamsFused;
+                mu += cost.MacsUnfused * pixels + cost.SeMacs;
+                mf += cost.MacsFused * pixels + cost.SeMacs;
             }
             if (h < 1 || w < 1) throw new MobileOneException($"input {height}x{width} is too small: stage {s} would have no output pixels");
             stride *= config.Strides[s];
@@ -84,6 +75,45 @@ public sealed class ModelProfile
                 stride, h, w, pu, pf, mu, mf));
         }
         long c = config.StageChannels(3);
-        return new ModelProfile(config, height, width, rows, c * config.NumClasses + config.NumClasses, c * config.NumClasses);
+        return new ModelProfile(config, height, width, rows, HeadParameters(config), c * config.NumClasses);
+    }
+
+    /// <summary>
+    /// Parameters of the network a configuration describes (train-time or fused), counted without building
+    /// it, so that an absurd configuration can be refused before memory is allocated.
+    /// </summary>
+    public static long CountParameters(MobileOneConfig config, bool fused)
+    {
+        long total = HeadParameters(config);
+        foreach (var stage in config.Stages())
+            foreach (var b in stage)
+            {
+                var c = BlockCost(b);
+                total = checked(total + (fused ? c.ParamsFused : c.ParamsUnfused));
+            }
+        return total;
+    }
+
+    private static long HeadParameters(MobileOneConfig config) => checked((config.StageChannels(3) + 1L) * config.NumClasses);
+
+    /// <summary>One block's parameters, and its MACs per output pixel (SE's on the pooled vector apart).</summary>
+    private sealed record Cost(long ParamsUnfused, long ParamsFused, long MacsUnfused, long MacsFused, long SeMacs);
+
+    private static Cost BlockCost(MobileOneBlockSpec b)
+    {
+        long cinPerGroup = b.InChannels / b.Groups;
+        long kxk = (long)b.OutChannels * cinPerGroup * b.KernelSize * b.KernelSize;
+        long scale = b.HasScale ? (long)b.OutChannels * cinPerGroup : 0;
+        long bnParams = 2L * b.OutChannels;
+        long pu = b.NumConvBranches * (kxk + bnParams) + (b.HasScale ? scale + bnParams : 0) + (b.HasSkip ? 2L * b.InChannels : 0);
+        long pf = kxk + b.OutChannels;
+        long seParams = 0, seMacs = 0;
+        if (b.UseSe)
+        {
+            long r = (long)(b.OutChannels * MobileOneConfig.SqueezeExciteRatio);
+            seParams = 2 * r * b.OutChannels + r + b.OutChannels;
+            seMacs = 2 * r * b.OutChannels;
+        }
+        return new Cost(pu + seParams, pf + seParams, b.NumConvBranches * kxk + scale, kxk, seMacs);
     }
 }
