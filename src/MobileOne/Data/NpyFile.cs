@@ -111,7 +111,7 @@ public static partial class NpyFile
         // Pad with spaces so that the data start on a 64-byte boundary, newline-terminated.
         int total = 10 + header.Length + 1;
         header += new string(' ', (64 - total % 64) % 64) + "\n";
-        var values = c.data<float>().ToArray();
+        var values = c.numel() == 0 ? [] : c.data<float>().ToArray(); // TorchSharp's accessor fails on empty tensors
         AtomicFile.Write(path, s =>
         {
             s.Write(Magic);

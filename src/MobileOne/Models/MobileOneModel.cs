@@ -50,10 +50,13 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// Checks that a batch read from <paramref name="source"/> can be run: [N, C, H, W] with this model's
     /// channels, nothing empty, and an input within <see cref="ResourceLimits.MaxInputPixels"/>.
     /// </summary>
-    public void CheckInput(IReadOnlyList<long> shape, string source)
+    public void CheckInput(IReadOnlyList<long> shape, string source) => CheckInput(shape, Config.InChannels, source);
+
+    /// <summary>As <see cref="CheckInput(IReadOnlyList{long}, string)"/>, for a model of <paramref name="channels"/> input channels not built yet.</summary>
+    public static void CheckInput(IReadOnlyList<long> shape, int channels, string source)
     {
-        if (shape.Count != 4 || shape[1] != Config.InChannels)
-            throw new MobileOneException($"{source}: expected shape [N, {Config.InChannels}, H, W], found [{string.Join(", ", shape)}]");
+        if (shape.Count != 4 || shape[1] != channels)
+            throw new MobileOneException($"{source}: expected shape [N, {channels}, H, W], found [{string.Join(", ", shape)}]");
         if (shape[0] < 1) throw new MobileOneException($"{source}: the batch is empty");
         ResourceLimits.Current.CheckInput(shape[3], shape[2], source);
     }
