@@ -176,6 +176,16 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     /// </summary>
     public static MobileOneConfig FromJson(string json, string source = "config")
     {
+        try { return Parse(json, source); }
+        catch (Exception e) when (e is not MobileOneException and (FormatException or InvalidOperationException or ArgumentException or OverflowException))
+        {
+            // A configuration can come from anywhere: whatever else a malformed one provokes is reported as such.
+            throw new MobileOneException($"{source}: invalid configuration ({e.Message})", e);
+        }
+    }
+
+    private static MobileOneConfig Parse(string json, string source)
+    {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw new MobileOneException($"{source}: not valid JSON ({e.Message})"); }

@@ -62,8 +62,12 @@ public sealed class RunFolder
         var path = File("metrics.jsonl");
         if (!System.IO.File.Exists(path)) return [];
         var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-        return System.IO.File.ReadAllLines(path).Where(l => l.Trim().Length > 0)
-            .Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, options) ?? throw new MobileOneException($"{path}: corrupt line")).ToList();
+        try
+        {
+            return System.IO.File.ReadAllLines(path).Where(l => l.Trim().Length > 0)
+                .Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, options) ?? throw new MobileOneException($"{path}: corrupt line")).ToList();
+        }
+        catch (JsonException e) { throw new MobileOneException($"{path}: corrupt metrics ({e.Message})"); }
     }
 
     /// <summary>Saves weights in Apple's layout (PyTorch zip), atomically.</summary>
@@ -106,8 +110,12 @@ public sealed class RunFolder
         sgd.LoadState(optim);
         foreach (var t in optim.Values) t.Dispose();
         string Get(string key) => meta.TryGetValue(key, out var v) ? v : throw new MobileOneException($"{StateFile}: metadata lacks '{key}'");
-        var inv = CultureInfo.InvariantCulture;
-        return new Position(long.Parse(Get("step"), inv), int.Parse(Get("epoch"), inv), int.Parse(Get("batch_in_epoch"), inv),
-            long.Parse(Get("ema_updates"), inv), double.Parse(Get("best_top1"), inv), double.Parse(Get("elapsed_seconds"), inv));
+        long Long(string key) => long.TryParse(Get(key), NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+            ? v : throw new MobileOneException($"{StateFile}: metadata '{key}' = '{Get(key)}' is not a count");
+        int Int(string key) => Long(key) <= int.MaxValue ? (int)Long(key) : throw new MobileOneException($"{StateFile}: metadata '{key}' = '{Get(key)}' is too large");
+        double Number(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v : throw new MobileOneException($"{StateFile}: metadata '{key}' = '{Get(key)}' is not a number");
+        return new Position(Long("step"), Int("epoch"), Int("batch_in_epoch"),
+            Long("ema_updates"), Number("best_top1"), Number("elapsed_seconds"));
     }
 }
