@@ -81,23 +81,20 @@ public sealed record ResourceLimits
     }
 
     /// <summary>Throws when an image of <paramref name="width"/> x <paramref name="height"/> exceeds <see cref="MaxImagePixels"/>.</summary>
-    public void CheckImage(long width, long height, string what)
-    {
-        if (width < 1 || height < 1)
-            throw new MobileOneException($"{what}: the image has no pixels ({width}x{height})");
-        if (width > MaxImagePixels / height)
-            throw new ResourceLimitException($"{what}: the image is {width}x{height} pixels, above the limit of {Describe(MaxImagePixels, 1L << 20, "megapixels")}; " +
-                                             $"set {ImageVariable} to raise it");
-    }
+    public void CheckImage(long width, long height, string what) =>
+        CheckPixels(width, height, MaxImagePixels, ImageVariable, what, "the image");
 
     /// <summary>Throws when a network input of <paramref name="width"/> x <paramref name="height"/> exceeds <see cref="MaxInputPixels"/>.</summary>
-    public void CheckInput(long width, long height, string what)
+    public void CheckInput(long width, long height, string what) =>
+        CheckPixels(width, height, MaxInputPixels, InputVariable, what, "the network input");
+
+    private static void CheckPixels(long width, long height, long limit, string variable, string what, string noun)
     {
         if (width < 1 || height < 1)
-            throw new MobileOneException($"{what}: the input size {width}x{height} is empty");
-        if (width > MaxInputPixels / height)
-            throw new ResourceLimitException($"{what}: an input of {width}x{height} pixels is above the limit of {Describe(MaxInputPixels, 1L << 20, "megapixels")}; " +
-                                             $"set {InputVariable} to raise it");
+            throw new MobileOneException($"{what}: {noun} of {width}x{height} pixels is empty");
+        if (width > limit / height)
+            throw new ResourceLimitException($"{what}: {noun} of {width}x{height} pixels is above the limit of {Describe(limit, 1L << 20, "megapixels")}; " +
+                                             $"set {variable} to raise it");
     }
 
     private static string Describe(long value, long unit, string name) =>
