@@ -71,6 +71,26 @@ public sealed class HostileOnnxTests : FileTest
         Assert.Contains("ONNX Runtime failed to run the model on a 1x3x2x2 input", e.Message);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(int.MaxValue)] // labels for 2^31 - 1 classes must not be materialised
+    public void AnOutputOtherThanTheDeclaredOneIsNamed(int declared)
+    {
+        // Reshape to [N, -1] through a computed shape, which shape inference cannot see through: ONNX
+        // Runtime keeps the declared [N, declared] and the graph produces [N, 3 * H * W].
+        var g = new OnnxGraphBuilder(17);
+        g.Input("input", [null, 3, null, null], ["batch", "", "height", "width"]);
+        var batch = g.Node("Gather", "batch", [g.Node("Shape", "shape", ["input"]), g.Int64Initializer("first", 0)], OnnxGraphBuilder.Int("axis", 0));
+        var shape = g.Node("Concat", "target", [batch, g.Int64Initializer("rest", -1)], OnnxGraphBuilder.Int("axis", 0));
+        g.Output(g.Node("Reshape", "flatten", ["input", shape]), "logits", [null, declared], ["batch", ""]);
+        var proto = new ModelProto { IrVersion = 8, Graph = g.Graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        using var classifier = ImageClassifier.FromOnnx(Write("liar.onnx", proto));
+        Assert.Equal(declared, classifier.Engine.NumClasses);
+        var e = Assert.Throws<MobileOneException>(() => classifier.Classify([new RgbImage(8, 8, new byte[8 * 8 * 3])]));
+        Assert.Contains($"declares {declared} outputs per image but produced {3 * 224 * 224} values", e.Message);
+    }
+
     [Fact]
     public void ForwardOnABatchOfTheWrongShapeIsOneLineWithoutABacktrace()
     {

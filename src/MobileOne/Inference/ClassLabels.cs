@@ -23,7 +23,21 @@ public static class ClassLabels
         return File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
     }
 
-    /// <summary>ImageNet's names for 1000 classes, else "class 0", "class 1", ...</summary>
+    /// <summary>ImageNet's names for 1000 classes, else "class 0", "class 1", ... (named on demand: a model may declare billions).</summary>
     public static IReadOnlyList<string> Default(int numClasses) =>
-        numClasses == ImageNet.Count ? ImageNet : Enumerable.Range(0, numClasses).Select(i => $"class {i}").ToArray();
+        numClasses == ImageNet.Count ? ImageNet : new GenericLabels(numClasses);
+
+    private sealed class GenericLabels(int count) : IReadOnlyList<string>
+    {
+        public string this[int index] => (uint)index < (uint)count ? $"class {index}" : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public int Count => count;
+
+        public IEnumerator<string> GetEnumerator()
+        {
+            for (int i = 0; i < count; i++) yield return this[i];
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 }

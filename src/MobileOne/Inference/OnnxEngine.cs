@@ -143,7 +143,11 @@ public sealed class OnnxEngine : IInferenceEngine
             try
             {
                 using var results = session.Run(runOptions, inputs, values, outputs);
-                return results[0].GetTensorDataAsSpan<float>().ToArray();
+                var logits = results[0].GetTensorDataAsSpan<float>();
+                // The declared output shape is a promise the graph need not keep.
+                if (logits.Length != (long)n * NumClasses)
+                    throw new MobileOneException($"{Source}: the model declares {NumClasses} outputs per image but produced {logits.Length} values for {n} images");
+                return logits.ToArray();
             }
             catch (OnnxRuntimeException e)
             {
