@@ -1,26 +1,13 @@
-using System.IO.Compression;
 using MobileOne.Data;
 using MobileOne.Training;
-using SkiaSharp;
 
 namespace MobileOne.Tests;
 
 /// <summary>IDX and ImageFolder readers, augmentation and loader determinism.</summary>
 public sealed class TrainingDataTests : FileTest
 {
-    private string WriteIdx(string name, int magic, int[] dims, byte[] data, int truncateBy = 0)
-    {
-        var path = Dir.File(name);
-        var raw = new MemoryStream();
-        raw.Write(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(magic)));
-        foreach (var d in dims) raw.Write(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(d)));
-        raw.Write(data);
-        var bytes = raw.ToArray()[..^truncateBy];
-        using var f = File.Create(path);
-        using var gz = new GZipStream(f, CompressionLevel.Fastest);
-        gz.Write(bytes);
-        return path;
-    }
+    private string WriteIdx(string name, int magic, int[] dims, byte[] data, int truncateBy = 0) =>
+        TestFiles.Idx(Dir.File(name), magic, dims, data, truncateBy: truncateBy);
 
     [Fact]
     public void IdxFilesAreReadAndCheckedForTruncationAndMagic()
@@ -56,13 +43,10 @@ public sealed class TrainingDataTests : FileTest
         Assert.Equal((28, 28), (img.Width, img.Height));
     }
 
-    private void WritePng(string path, byte value, int w = 20, int h = 16)
+    private static void WritePng(string path, byte value)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var bmp = new SKBitmap(w, h);
-        bmp.Erase(new SKColor(value, (byte)(255 - value), 90));
-        using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
-        File.WriteAllBytes(path, data.ToArray());
+        File.WriteAllBytes(path, TestFiles.Png(20, 16, value));
     }
 
     [Fact]

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MobileOne.Checkpoints;
-using MobileOne.Data;
 using MobileOne.Reparameterization;
 using MobileOne.Training;
 
@@ -14,10 +13,10 @@ internal static class EvalCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("eval", "Evaluate a checkpoint on a validation set: top-1, top-5, per-class accuracy, a confusion-matrix PNG; the train-time and fused forms both, with their agreement.");
-        var data = new Option<string>("--data") { Description = "fashion-mnist (its 10,000 test images) or a folder with val/CLASS/*.jpg.", Required = true };
+        var data = new Option<string>("--data") { Description = "fashion-mnist (its 10,000 test images), a folder of MNIST-format IDX files (its t10k files), or a folder with val/CLASS/*.jpg.", Required = true };
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint (any layout). A training run's config.json beside it gives the preprocessing.", Required = true };
         var model = new ModelOptions(command);
-        var size = new Option<int?>("--image-size") { Description = "Evaluation size (default: the run's, else 224, or 28 for fashion-mnist)." };
+        var size = new Option<int?>("--image-size") { Description = "Evaluation size (default: the run's, else 224 for an ImageFolder and the images' own size for IDX data)." };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
         var subset = new Option<int>("--subset") { Description = "Evaluate at most N images (class-balanced).", DefaultValueFactory = _ => 0 };
         var confusion = new Option<string?>("--confusion") { Description = "Where to write the confusion-matrix PNG (default: beside the checkpoint)." };
@@ -31,7 +30,7 @@ internal static class EvalCommand
             var options = RunOptionsBeside(path, parsed.GetValue(data)!, loaded.Model.Config.InChannels);
             if (parsed.GetValue(size) is int s) options = options with { ImageSize = s };
             options = options with { ValSubset = parsed.GetValue(subset) };
-            var val = ValidationSet(options);
+            var val = TrainingData.ValidationSet(options);
             if (val.ClassNames.Count != loaded.Model.Config.NumClasses)
                 throw new MobileOneException($"{val.Description} has {val.ClassNames.Count} classes; the checkpoint's classifier has {loaded.Model.Config.NumClasses}");
             var loader = TrainingData.EvalLoader(val, options, parsed.GetValue(batch));
@@ -55,23 +54,7 @@ internal static class EvalCommand
     {
         var config = Path.Combine(Path.GetDirectoryName(checkpoint)!, "config.json");
         if (File.Exists(config)) return TrainOptions.FromJson(File.ReadAllText(config), config) with { Data = data };
-        return data.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase)
-            ? TrainOptions.FashionMnist(channels)
-            : new TrainOptions { Data = data, Channels = channels };
-    }
-
-    /// <summary>Fashion-MNIST's test split, or DIR/val (or DIR itself when it holds the class folders).</summary>
-    internal static IImageDataset ValidationSet(TrainOptions o)
-    {
-        IImageDataset set;
-        if (o.Data.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase)) set = FashionMnist.Load(train: false);
-        else
-        {
-            var val = Path.Combine(o.Data, "val");
-            set = ImageFolder.Load(Directory.Exists(val) ? val : o.Data,
-                Directory.Exists(Path.Combine(o.Data, "train")) ? ImageFolder.Load(Path.Combine(o.Data, "train")).ClassNames : null);
-        }
-        return o.ValSubset > 0 ? new DatasetSubset(set, o.ValSubset) : set;
+        return TrainOptions.ForData(data, channels);
     }
 
     private static void Report(CliConsole console, string data, EvaluationResult main, EvaluationResult? fused, string png, bool json)

@@ -11,7 +11,7 @@ internal static class PredictCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("predict", "Classify images (JPEG, PNG, ...; a folder means every image in it) with a checkpoint or an ONNX file.");
+        var command = new Command("predict", "Classify images (JPEG, PNG, ...; a folder means every image in it; an unreadable image is reported and skipped) with a checkpoint or an ONNX file.");
         var images = new Argument<string[]>("images") { Description = "Image files or folders.", Arity = ArgumentArity.OneOrMore };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "MobileOne checkpoint (any layout; folded before use)." };
         var onnx = new Option<FileInfo?>("--onnx") { Description = "ONNX image classifier (preprocessing read from its metadata when present)." };
@@ -50,28 +50,13 @@ internal static class PredictCommand
             var files = Expand(parsed.GetValue(images)!, console);
             if (files.Count == 0) throw new MobileOneException("no images to classify");
             using var classifier = Load(parsed, checkpoint, onnx, model, engine, threads, size, crop, labels, console);
-            int k = parsed.GetValue(topk), perBatch = parsed.GetValue(batch);
-            var results = new List<(string File, IReadOnlyList<Prediction>? Top, string? Error)>();
-            for (int start = 0; start < files.Count; start += perBatch)
-            {
-                var chunk = files.Skip(start).Take(perBatch).ToList();
-                var decoded = new List<(string File, RgbImage Image)>();
-                foreach (var f in chunk)
-                {
-                    try { decoded.Add((f, ImageDecoder.Decode(f))); }
-                    catch (MobileOneException e)
-                    {
-                        console.Warn($"skipped: {e.Message}");
-                        results.Add((f, null, e.Message));
-                    }
-                }
-                var tops = classifier.Classify(decoded.Select(d => d.Image).ToList(), k);
-                results.AddRange(decoded.Select((d, i) => (d.File, (IReadOnlyList<Prediction>?)tops[i], (string?)null)));
-            }
-            results = results.OrderBy(r => files.IndexOf(r.File)).ToList();
+            var results = classifier.ClassifyFiles(files, parsed.GetValue(topk), parsed.GetValue(batch));
+            foreach (var failed in results.Where(r => !r.Succeeded)) console.Error.WriteLine($"skipped: {failed.Error}");
             if (parsed.GetValue(json)) WriteJson(console.Out, results, classifier);
             else WriteText(console.Out, results);
-            return results.Any(r => r.Top is not null) ? 0 : 1;
+            if (results.Any(r => r.Succeeded)) return 0;
+            console.Error.WriteLine($"error: none of the {files.Count} images could be classified");
+            return CliApp.Failure;
         });
         return command;
     }
@@ -120,7 +105,7 @@ internal static class PredictCommand
         return files;
     }
 
-    private static void WriteText(TextWriter o, List<(string File, IReadOnlyList<Prediction>? Top, string? Error)> results)
+    private static void WriteText(TextWriter o, IReadOnlyList<FileClassification> results)
     {
         foreach (var (file, top, error) in results)
         {
@@ -131,16 +116,16 @@ internal static class PredictCommand
         }
     }
 
-    private static void WriteJson(TextWriter o, List<(string File, IReadOnlyList<Prediction>? Top, string? Error)> results, ImageClassifier c) =>
+    private static void WriteJson(TextWriter o, IReadOnlyList<FileClassification> results, ImageClassifier c) =>
         o.WriteLine(JsonSerializer.Serialize(new
         {
             engine = c.Engine.Name,
             preprocessing = new { size = c.Preprocessing.Size, crop_pct = c.Preprocessing.CropPct, resize = c.Preprocessing.ResizeSize, mean = c.Preprocessing.Mean, std = c.Preprocessing.Std },
             images = results.Select(r => new
             {
-                image = r.File,
+                image = r.Path,
                 error = r.Error,
-                predictions = r.Top?.Select(p => new { index = p.ClassIndex, label = p.Label, probability = p.Probability }),
+                predictions = r.Predictions?.Select(p => new { index = p.ClassIndex, label = p.Label, probability = p.Probability }),
             }),
         }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
 }

@@ -38,7 +38,6 @@ internal static class QuickstartCommand
     /// <summary>The quickstart's training recipe: the paper's, scaled to Fashion-MNIST and a 10-minute budget.</summary>
     internal static TrainOptions Recipe(int epochs, double budget, int threads) => TrainOptions.FashionMnist(channels: 1) with
     {
-        Model = QuickstartModel.FashionMnist(channels: 1).ToJson(),
         Epochs = epochs,
         BatchSize = 128,
         Lr = 0.1,

@@ -13,7 +13,11 @@ internal static class TrainCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("train", "Train a MobileOne with the paper's recipe; writes metrics, plots and atomic, resumable checkpoints into --out.");
-        var data = new Option<string>("--data") { Description = "fashion-mnist, or a folder with train/CLASS/*.jpg and val/CLASS/*.jpg (ImageFolder)." };
+        var data = new Option<string>("--data")
+        {
+            Description = "fashion-mnist; a folder of MNIST-format IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, " +
+                          "t10k-labels-idx1-ubyte, each optionally .gz: MNIST, KMNIST, EMNIST, Fashion-MNIST); or a folder with train/CLASS/*.jpg and val/CLASS/*.jpg (ImageFolder).",
+        };
         var model = new ModelOptions(command);
         var outDir = new Option<string>("--out") { Description = "Run folder (config, metrics.jsonl, plots, checkpoints).", DefaultValueFactory = _ => "runs/train" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its last checkpoint left it." };
@@ -27,15 +31,15 @@ internal static class TrainCommand
         var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Apply weight decay to BatchNorm weights and biases too." };
         var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing.", DefaultValueFactory = _ => 0.1 };
         var emaDecay = new Option<double>("--ema-decay") { Description = "EMA decay of the weights (0 disables).", DefaultValueFactory = _ => 0.9995 };
-        var size = new Option<int?>("--image-size") { Description = "Final training and evaluation size (default 224; 28 for fashion-mnist)." };
+        var size = new Option<int?>("--image-size") { Description = "Final training and evaluation size (default 224 for an ImageFolder; the images' own size for IDX data, 28 for fashion-mnist)." };
         var resizeSchedule = new Option<string>("--resize-schedule") { Description = "Progressive resizing, SIZE:FRACTION,... (e.g. 160:0,192:0.33,224:0.66); augmentation strength rises alongside.", DefaultValueFactory = _ => "" };
         var augment = new Option<string>("--augment") { Description = "none, autoaugment (ImageNet policy) or randaugment.", DefaultValueFactory = _ => "none" };
         augment.AcceptOnlyFromAmong("none", "autoaugment", "randaugment");
         var magnitude = new Option<int>("--randaugment-magnitude") { Description = "RandAugment magnitude (of 10).", DefaultValueFactory = _ => 9 };
-        var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for fashion-mnist)." };
-        var noFlip = new Option<bool>("--no-flip") { Description = "Disable horizontal flips." };
+        var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for IDX data)." };
+        var noFlip = new Option<bool>("--no-flip") { Description = "Disable horizontal flips (always off for IDX data other than Fashion-MNIST: mirrored digits and letters are other symbols)." };
         var erasing = new Option<double>("--random-erasing") { Description = "Probability of erasing a random rectangle of each training image (0 = off).", DefaultValueFactory = _ => 0 };
-        var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: 3 for folders, 1 for fashion-mnist)." };
+        var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: 3 for an ImageFolder, 1 for IDX data)." };
         var bf16 = new Option<bool>("--bf16") { Description = "Train in bfloat16 with float32 master weights." };
         var threads = new Option<int>("--threads") { Description = "LibTorch threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Threads preparing batches.", DefaultValueFactory = _ => 2 };
@@ -74,10 +78,9 @@ internal static class TrainCommand
             else
             {
                 runDir = parsed.GetValue(outDir)!;
-                bool fashion = parsed.GetValue(data)!.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase);
-                int ch = parsed.GetValue(channels) ?? (fashion ? 1 : 3);
-                var config = model.Resolve(parsed) ?? (fashion ? QuickstartModel.FashionMnist(ch) : MobileOneVariants.S0());
-                var preset = fashion ? TrainOptions.FashionMnist(ch) : new TrainOptions { Data = parsed.GetValue(data)!, Channels = ch };
+                // The data set decides the defaults (size, normalisation, channels, model); options given override them.
+                var preset = TrainOptions.ForData(parsed.GetValue(data)!, parsed.GetValue(channels));
+                var config = model.Resolve(parsed) is { } chosen ? chosen.WithInput(preset.Channels, chosen.Strides) : MobileOneConfig.FromJson(preset.Model);
                 options = preset with
                 {
                     Epochs = parsed.GetValue(epochs),
@@ -95,7 +98,7 @@ internal static class TrainCommand
                     Augment = parsed.GetValue(augment) switch { "autoaugment" => AugmentPolicy.AutoAugment, "randaugment" => AugmentPolicy.RandAugment, _ => AugmentPolicy.None },
                     RandAugmentMagnitude = parsed.GetValue(magnitude),
                     CropScaleMin = parsed.GetValue(cropScale) ?? preset.CropScaleMin,
-                    HorizontalFlip = !parsed.GetValue(noFlip),
+                    HorizontalFlip = preset.HorizontalFlip && !parsed.GetValue(noFlip),
                     RandomErasing = parsed.GetValue(erasing),
                     Bf16 = parsed.GetValue(bf16),
                     Threads = parsed.GetValue(threads),
@@ -106,7 +109,7 @@ internal static class TrainCommand
                     ValSubset = parsed.GetValue(valSubset),
                     MaxSteps = parsed.GetValue(maxSteps),
                     TimeBudgetSeconds = parsed.GetValue(budget),
-                    Model = config.WithInput(ch, config.Strides).ToJson(),
+                    Model = config.ToJson(),
                 };
             }
             var result = RunWithSignals(options, runDir, resuming, console);

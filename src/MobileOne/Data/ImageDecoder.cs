@@ -11,30 +11,43 @@ public static class ImageDecoder
 
     /// <summary>
     /// Decodes a file to an RGB image (alpha dropped, not composited, as PIL's convert("RGB") does).
-    /// Throws <see cref="MobileOneException"/> naming the file when it is missing or not a decodable image.
+    /// Throws <see cref="MobileOneException"/> naming the file when it is missing, not a decodable image,
+    /// damaged, or larger than <see cref="ResourceLimits.MaxImagePixels"/>.
     /// </summary>
     public static RgbImage Decode(string path)
     {
         if (!File.Exists(path)) throw new MobileOneException($"image not found: {path}");
         using var data = SKData.Create(path) ?? throw new MobileOneException($"{path}: cannot read the file");
         using var codec = SKCodec.Create(data) ?? throw new MobileOneException($"{path}: not a decodable image (JPEG, PNG, BMP, GIF or WebP expected)");
+        CheckSize(codec.Info.Width, codec.Info.Height, path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        if (info.Width < 1 || info.Height < 1 || (long)info.Width * info.Height > 1L << 28)
-            throw new MobileOneException($"{path}: unsupported image size {info.Width}x{info.Height}");
         using var bitmap = new SKBitmap(info);
+        if (bitmap.GetPixels() == IntPtr.Zero) throw new MobileOneException($"{path}: no memory for an image of {info.Width}x{info.Height} pixels");
         var result = codec.GetPixels(info, bitmap.GetPixels());
         if (result == SKCodecResult.IncompleteInput)
             throw new MobileOneException($"{path}: the image is truncated");
         if (result != SKCodecResult.Success)
             throw new MobileOneException($"{path}: the image data are corrupt ({result})");
-        var rgba = bitmap.GetPixelSpan();
-        var rgb = new byte[info.Width * info.Height * 3];
+        return ToRgb(bitmap.GetPixelSpan(), info.Width, info.Height);
+    }
+
+    // The size comes from the file's header: it is checked before anything of that size is allocated.
+    private static void CheckSize(int width, int height, string path)
+    {
+        ResourceLimits.Current.CheckImage(width, height, path);
+        if ((long)width * height * 3 > Array.MaxLength)
+            throw new MobileOneException($"{path}: an image of {width}x{height} pixels is more than one RGB array can hold");
+    }
+
+    private static RgbImage ToRgb(ReadOnlySpan<byte> rgba, int width, int height)
+    {
+        var rgb = new byte[width * height * 3];
         for (int i = 0, j = 0; i < rgb.Length; i += 3, j += 4)
         {
             rgb[i] = rgba[j];
             rgb[i + 1] = rgba[j + 1];
             rgb[i + 2] = rgba[j + 2];
         }
-        return new RgbImage(info.Width, info.Height, rgb);
+        return new RgbImage(width, height, rgb);
     }
 }

@@ -96,6 +96,57 @@ public sealed class ImageClassifier : IDisposable
         return TopK(Engine.Run(batch, images.Count, size, size), images.Count, topK);
     }
 
+    /// <summary>
+    /// Classifies image files in batches of <paramref name="batchSize"/>, in the order given. A file that
+    /// cannot be read, decoded or preprocessed fails alone: its result carries the reason and the other
+    /// files of its batch are classified all the same.
+    /// </summary>
+    public IReadOnlyList<FileClassification> ClassifyFiles(IReadOnlyList<string> paths, int topK = 5, int batchSize = 8)
+    {
+        if (topK < 1) throw new MobileOneException($"topk must be at least 1, found {topK}");
+        if (batchSize < 1) throw new MobileOneException($"batch size must be at least 1, found {batchSize}");
+        var results = new FileClassification[paths.Count];
+        for (int start = 0; start < paths.Count; start += batchSize)
+            ClassifyBatch(paths, start, Math.Min(batchSize, paths.Count - start), topK, results);
+        return results;
+    }
+
+    private void ClassifyBatch(IReadOnlyList<string> paths, int start, int count, int topK, FileClassification[] results)
+    {
+        int plane = 3 * Preprocessing.Size * Preprocessing.Size;
+        var batch = new float[count * plane];
+        var ready = new List<int>(count);
+        for (int i = start; i < start + count; i++)
+        {
+            var error = Prepare(paths[i], batch.AsSpan(ready.Count * plane, plane));
+            if (error is null) ready.Add(i);
+            else results[i] = new FileClassification(paths[i], null, error);
+        }
+        if (ready.Count == 0) return;
+        var tops = Classify(ready.Count == count ? batch : batch[..(ready.Count * plane)], ready.Count, topK);
+        for (int j = 0; j < ready.Count; j++) results[ready[j]] = new FileClassification(paths[ready[j]], tops[j], null);
+    }
+
+    /// <summary>Decodes and preprocesses one file into its batch slot; returns why it failed, or null.</summary>
+    private string? Prepare(string path, Span<float> destination)
+    {
+        try
+        {
+            Preprocessing.ProcessInto(ImageDecoder.Decode(path), destination);
+            return null;
+        }
+        // What one image's own bytes can cause: a refusal, an unreadable file, or sizes from its header that
+        // overflow or exhaust memory once the image is resampled. None of these says anything about the next file.
+        catch (Exception e) when (e is MobileOneException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}";
+        }
+        catch (Exception e) when (e is OverflowException or OutOfMemoryException)
+        {
+            return $"{path}: the image is too large to preprocess ({e.GetType().Name}: {e.Message})";
+        }
+    }
+
     /// <summary>Top-k of already preprocessed inputs [n, 3, size, size] (for callers with their own pipeline).</summary>
     public IReadOnlyList<IReadOnlyList<Prediction>> Classify(float[] batch, int n, int topK = 5) =>
         TopK(Engine.Run(batch, n, Preprocessing.Size, Preprocessing.Size), n, topK);

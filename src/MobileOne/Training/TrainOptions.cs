@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MobileOne.Data;
+using MobileOne.Models;
+using FashionMnistData = MobileOne.Data.FashionMnist;
 
 namespace MobileOne.Training;
 
@@ -11,7 +13,7 @@ namespace MobileOne.Training;
 /// </summary>
 public sealed record TrainOptions
 {
-    /// <summary>"fashion-mnist" or a folder with train/ and val/ class folders.</summary>
+    /// <summary>"fashion-mnist", a folder of IDX files, or a folder with train/ and val/ class folders (see <see cref="TrainingData"/>).</summary>
     public string Data { get; init; } = "fashion-mnist";
 
     /// <summary>Model configuration JSON (as <see cref="Models.MobileOneConfig.ToJson"/> writes it).</summary>
@@ -120,23 +122,53 @@ public sealed record TrainOptions
     public double TimeBudgetSeconds { get; init; }
 
     /// <summary>
-    /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard
-    /// deviation, light cropping (scale 0.8-1) and <paramref name="channels"/> input channels.
+    /// The options a data set implies, with the model that trains on it when none is chosen: Fashion-MNIST's
+    /// (<see cref="FashionMnist"/>) for <c>fashion-mnist</c> or a folder recognised as Fashion-MNIST,
+    /// <see cref="ForIdx"/> for another folder of IDX files, and ImageNet's normalisation with S0 for an
+    /// ImageFolder. <paramref name="channels"/> defaults to 1 for IDX data and 3 for ImageFolders.
     /// </summary>
-    public static TrainOptions FashionMnist(int channels = 1)
+    public static TrainOptions ForData(string data, int? channels = null)
     {
-        float m = TrainingData.FashionMnistMean, sd = TrainingData.FashionMnistStd;
-        return new TrainOptions
+        if (!TrainingData.IsIdx(data))
         {
-            Data = "fashion-mnist",
-            ImageSize = 28,
-            EvalCropPct = 1.0,
-            CropScaleMin = 0.8,
-            Channels = channels,
-            Mean = [m, m, m],
-            Std = [sd, sd, sd],
-        };
+            int ch = channels ?? 3;
+            return new TrainOptions { Data = data, Channels = ch, Model = MobileOneVariants.S0().WithInput(ch, MobileOneConfig.DefaultStrides).ToJson() };
+        }
+        var train = TrainingData.LoadIdx(data, train: true);
+        return (train.IsFashionMnist ? FashionMnist(channels ?? 1) : ForIdx(train, channels ?? 1)) with { Data = data };
     }
+
+    /// <summary>
+    /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard
+    /// deviation, light cropping (scale 0.8-1), <paramref name="channels"/> input channels and the
+    /// quickstart's model (<see cref="QuickstartModel.FashionMnist"/>).
+    /// </summary>
+    public static TrainOptions FashionMnist(int channels = 1) =>
+        SmallGrayImages(28, FashionMnistData.Mean, FashionMnistData.Std, FashionMnistData.Classes.Count, channels) with { Data = TrainingData.FashionMnistName };
+
+    /// <summary>
+    /// Options for the training split of a folder of IDX files, as for Fashion-MNIST but with the images'
+    /// own size (the shorter side when they are not square), the mean and standard deviation of their gray
+    /// levels, as many classes as the labels name, and no horizontal flips: MNIST, KMNIST and EMNIST hold
+    /// digits and letters, which a mirror turns into other symbols or none.
+    /// </summary>
+    public static TrainOptions ForIdx(IdxFolder train, int channels = 1)
+    {
+        var (mean, std) = train.PixelStatistics();
+        // Images of one gray level have nothing to normalise; a unit std keeps the transform defined.
+        return SmallGrayImages(Math.Min(train.Width, train.Height), mean, std > 0 ? std : 1, train.ClassNames.Count, channels) with { HorizontalFlip = false };
+    }
+
+    private static TrainOptions SmallGrayImages(int size, float mean, float std, int classes, int channels) => new()
+    {
+        ImageSize = size,
+        EvalCropPct = 1.0,
+        CropScaleMin = 0.8,
+        Channels = channels,
+        Mean = [mean, mean, mean],
+        Std = [std, std, std],
+        Model = QuickstartModel.SmallImages(channels, classes).ToJson(),
+    };
 
     /// <summary>The resize schedule as (size, start fraction) pairs, in order; one entry when there is none.</summary>
     public IReadOnlyList<(int Size, double Start)> Resolutions()
