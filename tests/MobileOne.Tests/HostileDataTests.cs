@@ -115,4 +115,16 @@ public sealed class HostileDataTests : FileTest
         Assert.Equal(3 * 224 * 224, x.Length);
         Assert.All(x.Take(224 * 224), v => Assert.Equal((200 / 255f - 0.485f) / 0.229f, v, 4));
     }
+
+    [Fact]
+    public void AnImageHeaderClaimingFourGigapixelsIsRefusedBeforeDecoding()
+    {
+        var path = Dir.File("screen.gif");
+        File.WriteAllBytes(path, TestFiles.Gif(1, 1, screenWidth: 65535, screenHeight: 65535));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<ResourceLimitException>(() => ImageDecoder.Decode(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20);
+        Assert.Contains("65535x65535", e.Message);
+        Assert.Contains(ResourceLimits.ImageVariable, e.Message);
+    }
 }

@@ -135,15 +135,11 @@ public sealed class ImageClassifier : IDisposable
             Preprocessing.ProcessInto(ImageDecoder.Decode(path), destination);
             return null;
         }
-        // What one image's own bytes can cause: a refusal, an unreadable file, or sizes from its header that
-        // overflow or exhaust memory once the image is resampled. None of these says anything about the next file.
+        // What one image's own bytes can cause: a refusal (sizes are checked against the limits before
+        // anything is allocated) or an unreadable file. Neither says anything about the next file.
         catch (Exception e) when (e is MobileOneException or IOException or UnauthorizedAccessException)
         {
             return e.Message.Contains(path, StringComparison.Ordinal) ? e.Message : $"{path}: {e.Message}";
-        }
-        catch (Exception e) when (e is OverflowException or OutOfMemoryException)
-        {
-            return $"{path}: the image is too large to preprocess ({e.GetType().Name}: {e.Message})";
         }
     }
 
