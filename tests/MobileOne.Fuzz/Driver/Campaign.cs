@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using MobileOne.Fuzz.Mutation;
+using MobileOne.Fuzz.Targets;
+
+namespace MobileOne.Fuzz.Driver;
+
+/// <summary>
+/// A fuzzing campaign: builds the seeds, makes each input from (seed, index) alone, runs the inputs on
+/// one or two worker processes, tallies the outcomes, saves reproducers and writes the summaries.
+/// </summary>
+public sealed class Campaign
+{
+    private readonly FuzzOptions options;
+    private readonly Dictionary<string, LoaderTally> tallies = [];
+    private readonly Dictionary<string, FailureGroup> failures = [];
+    private readonly Dictionary<string, int> reproNumbers = [];
+    private readonly List<string> generatorErrors = [];
+    private readonly object sync = new();
+    private int done;
+
+    // Managed allocation of one input above which it is listed (not failed) when it is also 1000 times the file.
+    private const long LargeAllocation = 256L << 20;
+
+    /// <summary>Creates a campaign.</summary>
+    public Campaign(FuzzOptions options) => this.options = options;
+
+    /// <summary>Runs the campaign; returns 0 when no input failed.</summary>
+    public int Run()
+    {
+        var clock = Stopwatch.StartNew();
+        var outDir = Path.GetFullPath(options.Out);
+        Directory.CreateDirectory(outDir);
+        var workDir = Path.Combine(outDir, "work");
+        if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
+        var repro = Path.Combine(outDir, "repro");
+        if (Directory.Exists(repro)) Directory.Delete(repro, recursive: true);
+
+        var targets = options.Loaders.Select(FuzzTarget.Get).ToList();
+        var plans = new Dictionary<string, FuzzPlan>();
+        using (var factory = new SeedFactory(Path.Combine(workDir, "seeds")))
+            foreach (var t in targets) plans[t.Name] = t.Prepare(factory);
+        foreach (var t in targets) tallies[t.Name] = new LoaderTally { Loader = t.Name };
+        Console.Error.WriteLine($"fuzz: seeds ready in {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", plans.Select(p => $"{p.Key} {p.Value.Seeds.Count}"))}); " +
+                                $"{options.Inputs:N0} inputs on {options.Workers} worker(s), seed {options.Seed}");
+
+        var workers = Enumerable.Range(0, options.Workers).Select(_ => new WorkerHandle(options)).ToList();
+        var seedCheck = CheckSeeds(workers[0], plans, Path.Combine(workDir, "w0"));
+        using var stop = new CancellationTokenSource();
+        var fuzzing = Stopwatch.StartNew();
+        var progress = new Thread(() => Progress(fuzzing, stop.Token)) { IsBackground = true };
+        progress.Start();
+        int next = -1;
+        var threads = workers.Select((w, k) => new Thread(() =>
+        {
+            var dir = Path.Combine(workDir, $"w{k}");
+            Directory.CreateDirectory(dir);
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < options.Inputs)
+            {
+                if (options.MaxSeconds > 0 && fuzzing.Elapsed.TotalSeconds > options.MaxSeconds) break;
+                RunInput(w, targets[i % targets.Count], plans[targets[i % targets.Count].Name], i, dir, outDir);
+            }
+        }) { Name = $"driver-{k}" }).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        stop.Cancel();
+        foreach (var w in workers) w.Dispose();
+        Directory.Delete(workDir, recursive: true);
+
+        var report = new Report(options, tallies.Values.ToList(), failures.Values.ToList(), seedCheck, generatorErrors,
+            clock.Elapsed.TotalSeconds, fuzzing.Elapsed.TotalSeconds, workers.Sum(w => w.Starts), workers.Sum(w => w.StartSeconds));
+        report.Write(outDir);
+        Console.Out.Write(report.Table());
+        Console.Error.WriteLine($"fuzz: {done:N0} inputs in {clock.Elapsed.TotalSeconds:F0} s; summary in {Path.Combine(outDir, "summary.md")}");
+        return tallies.Values.Any(t => t.Failures > 0) ? 1 : 0;
+    }
+
+    // Every unmutated seed once, so that a seed the library refuses (a harness bug, or a regression) shows.
+    private static List<string> CheckSeeds(WorkerHandle worker, Dictionary<string, FuzzPlan> plans, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var lines = new List<string>();
+        foreach (var (loader, plan) in plans)
+            foreach (var seed in plan.Seeds)
+            {
+                var path = Path.Combine(dir, "in" + seed.Extension);
+                File.WriteAllBytes(path, seed.Data);
+                var r = worker.Run(loader, path);
+                if (r.Outcome != Outcome.Accepted)
+                    lines.Add($"{loader} {seed.Detail}: {r.Outcome.Name()} {r.Reply?.ExceptionType} {r.Reply?.Message ?? r.Note}");
+                File.Delete(path);
+            }
+        foreach (var l in lines) Console.Error.WriteLine($"fuzz: seed not accepted: {l}");
+        return lines;
+    }
+
+    private void RunInput(WorkerHandle worker, FuzzTarget target, FuzzPlan plan, int index, string dir, string outDir)
+    {
+        var rng = RandomExtensions.ForInput(options.Seed, index);
+        var strategy = rng.PickWeighted(plan.Strategies);
+        Mutant mutant;
+        try { mutant = strategy.Apply(rng); }
+        catch (Exception e)
+        {
+            lock (sync) generatorErrors.Add($"input {index} ({target.Name}/{strategy.Name}): {e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}");
+            Interlocked.Increment(ref done);
+            return;
+        }
+        var path = Path.Combine(dir, "in" + mutant.Extension);
+        File.WriteAllBytes(path, mutant.Data);
+        var result = worker.Run(target.Name, path);
+        File.Delete(path);
+        lock (sync) Record(target.Name, index, mutant, result, outDir);
+        Interlocked.Increment(ref done);
+    }
+
+    private void Record(string loader, int index, Mutant mutant, RunResult r, string outDir)
+    {
+        var t = tallies[loader];
+        t.Inputs++;
+        t.Outcomes[r.Outcome.Name()]++;
+        if (r.Outcome != Outcome.Hang)
+        {
+            t.MaxMs = Math.Max(t.MaxMs, r.Ms);
+            t.TotalMs += r.Ms;
+        }
+        t.MaxMb = Math.Max(t.MaxMb, r.PeakKb / 1024.0);
+        t.MaxAllocatedMb = Math.Max(t.MaxAllocatedMb, (r.Reply?.AllocatedKb ?? 0) / 1024.0);
+        if (!t.Strategies.TryGetValue(mutant.Strategy, out var s)) t.Strategies[mutant.Strategy] = s = new int[2];
+        s[0]++;
+        if (r.Outcome.IsFailure())
+        {
+            s[1]++;
+            Group(loader, r.Outcome.Name(), index, mutant, r, outDir);
+        }
+        else if (r.Outcome == Outcome.Refused && mutant.ExpectedRefusal is { } expected && r.Reply?.ExceptionType != expected)
+        {
+            t.WrongRefusals++;
+            Group(loader, "wrong-refusal", index, mutant, r with { Note = $"expected {expected}" }, outDir);
+        }
+        // Not a failure (the memory stayed under the cap, often untouched), but a file that makes the loader
+        // allocate hundreds of times its size before refusing it is worth a look.
+        long allocated = (r.Reply?.AllocatedKb ?? 0) << 10;
+        if (!r.Outcome.IsFailure() && allocated > Math.Max(LargeAllocation, 1000L * mutant.Data.Length))
+        {
+            t.LargeAllocations++;
+            Group(loader, "large-allocation", index, mutant, r with { Note = $"allocated {allocated >> 20:N0} MB for a {mutant.Data.Length:N0}-byte file ({r.Outcome.Name()})" }, outDir);
+        }
+    }
+
+    private void Group(string loader, string outcome, int index, Mutant mutant, RunResult r, string outDir)
+    {
+        var reply = r.Reply;
+        // Hangs and deaths have no message: their strategy is what tells them apart.
+        string message = outcome is "large-allocation" or "wrong-refusal" ? $"{r.Note}: {reply?.Message}" : reply?.Message ?? r.Note ?? "";
+        string key = outcome == "large-allocation"
+            ? $"{loader}|{outcome}|{reply?.Where}|{mutant.Strategy}"
+            : reply?.ExceptionType is not null
+            ? $"{loader}|{outcome}|{reply.ExceptionType}|{reply.Where}|{Signature.Normalize(reply.Message)}"
+            : $"{loader}|{outcome}|{mutant.Strategy}|{(outcome == "crash" ? Signature.Crash(r.Note) : "")}";
+        if (!failures.TryGetValue(key, out var g))
+            failures[key] = g = new FailureGroup { Loader = loader, Outcome = outcome, ExceptionType = reply?.ExceptionType, Where = reply?.Where, Message = message };
+        g.Count++;
+        g.Strategies[mutant.Strategy] = g.Strategies.GetValueOrDefault(mutant.Strategy) + 1;
+        if (g.Mutations.Count < 5) g.Mutations.Add(mutant.Detail);
+        if (g.Reproducers.Count < options.ReprosPerFailure) g.Reproducers.Add(SaveReproducer(loader, outcome, index, mutant, r, outDir));
+    }
+
+    private string SaveReproducer(string loader, string outcome, int index, Mutant mutant, RunResult r, string outDir)
+    {
+        var dir = Path.Combine(outDir, "repro", loader);
+        Directory.CreateDirectory(dir);
+        int n = reproNumbers[$"{loader}/{outcome}"] = reproNumbers.GetValueOrDefault($"{loader}/{outcome}") + 1;
+        var name = $"{outcome}-{n:D3}{mutant.Extension}";
+        File.WriteAllBytes(Path.Combine(dir, name), mutant.Data);
+        var lines = new List<string>
+        {
+            $"loader: {loader}",
+            $"outcome: {outcome}",
+            $"exception: {r.Reply?.ExceptionType ?? "-"}",
+            $"message: {r.Reply?.Message ?? "-"}",
+            $"where: {r.Reply?.Where ?? "-"}",
+            $"note: {r.Note ?? "-"}",
+            $"time: {r.Ms:F0} ms, peak resident {r.PeakKb / 1024.0:F0} MB, managed allocation {(r.Reply?.AllocatedKb ?? 0) / 1024.0:F0} MB",
+            $"strategy: {mutant.Strategy}",
+            $"mutation: {mutant.Detail}",
+            $"input: #{index} of the campaign with --seed {options.Seed}",
+            $"replay: dotnet run -c Release --project tests/MobileOne.Fuzz -- replay --loader {loader} {Path.Combine(dir, name)}",
+        };
+        File.WriteAllLines(Path.Combine(dir, Path.GetFileNameWithoutExtension(name) + ".txt"), lines);
+        return Path.GetRelativePath(outDir, Path.Combine(dir, name));
+    }
+
+    private void Progress(Stopwatch clock, CancellationToken stop)
+    {
+        while (!stop.WaitHandle.WaitOne(5000))
+        {
+            string counts;
+            lock (sync)
+                counts = string.Join(", ", Outcomes.All.Select(o => $"{o.Name()} {tallies.Values.Sum(t => t.Outcomes[o.Name()])}"));
+            double rate = done / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            Console.Error.WriteLine($"fuzz: {done:N0}/{options.Inputs:N0} inputs, {rate:F1}/s, {clock.Elapsed.TotalSeconds:F0} s: {counts}");
+        }
+    }
+}
