@@ -16,6 +16,7 @@ public sealed class Campaign
     private readonly Dictionary<string, int> reproNumbers = [];
     private readonly List<string> generatorErrors = [];
     private readonly object sync = new();
+    private StreamWriter? log;
     private int done;
 
     // Managed allocation of one input above which it is listed (not failed) when it is also 1000 times the file.
@@ -43,6 +44,9 @@ public sealed class Campaign
         Console.Error.WriteLine($"fuzz: seeds ready in {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", plans.Select(p => $"{p.Key} {p.Value.Seeds.Count}"))}); " +
                                 $"{options.Inputs:N0} inputs on {options.Workers} worker(s), seed {options.Seed}");
 
+        // One line per input, for looking into what was accepted or refused, not only what failed.
+        log = new StreamWriter(Path.Combine(outDir, "inputs.tsv"));
+        log.WriteLine("index\tloader\tstrategy\toutcome\texception\tms\tpeak_mb\tmutation\tmessage");
         var workers = Enumerable.Range(0, options.Workers).Select(_ => new WorkerHandle(options)).ToList();
         var seedCheck = CheckSeeds(workers[0], plans, Path.Combine(workDir, "w0"));
         using var stop = new CancellationTokenSource();
@@ -65,6 +69,7 @@ public sealed class Campaign
         threads.ForEach(t => t.Join());
         stop.Cancel();
         foreach (var w in workers) w.Dispose();
+        log.Dispose();
         Directory.Delete(workDir, recursive: true);
 
         var report = new Report(options, tallies.Values.ToList(), failures.Values.ToList(), seedCheck, generatorErrors,
@@ -110,12 +115,21 @@ public sealed class Campaign
         File.WriteAllBytes(path, mutant.Data);
         var result = worker.Run(target.Name, path);
         File.Delete(path);
-        lock (sync) Record(target.Name, index, mutant, result, outDir);
+        try
+        {
+            lock (sync) Record(target.Name, index, mutant, result, outDir);
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            lock (sync) generatorErrors.Add($"input {index} ({target.Name}/{strategy.Name}): recording failed: {e.GetType().Name}: {e.Message}");
+        }
         Interlocked.Increment(ref done);
     }
 
     private void Record(string loader, int index, Mutant mutant, RunResult r, string outDir)
     {
+        log!.WriteLine(string.Join('\t', index, loader, mutant.Strategy, r.Outcome.Name(), r.Reply?.ExceptionType ?? "", Math.Round(r.Ms, 1), r.PeakKb >> 10,
+            Tsv(mutant.Detail), Tsv(r.Reply?.Message ?? r.Note ?? "")));
         var t = tallies[loader];
         t.Inputs++;
         t.Outcomes[r.Outcome.Name()]++;
@@ -133,10 +147,15 @@ public sealed class Campaign
             s[1]++;
             Group(loader, r.Outcome.Name(), index, mutant, r, outDir);
         }
-        else if (r.Outcome == Outcome.Refused && mutant.ExpectedRefusal is { } expected && r.Reply?.ExceptionType != expected)
+        else if (r.Outcome == Outcome.Refused && mutant.ExpectedRefusal is { } expected && expected != Mutant.AnyRefusal && r.Reply?.ExceptionType != expected)
         {
             t.WrongRefusals++;
             Group(loader, "wrong-refusal", index, mutant, r with { Note = $"expected {expected}" }, outDir);
+        }
+        else if (r.Outcome == Outcome.Accepted && mutant.ExpectedRefusal is not null)
+        {
+            t.WrongAcceptances++;
+            Group(loader, "wrong-acceptance", index, mutant, r with { Note = "loaded without complaint, but the file cannot be read correctly" }, outDir);
         }
         // Not a failure (the memory stayed under the cap, often untouched), but a file that makes the loader
         // allocate hundreds of times its size before refusing it is worth a look.
@@ -152,12 +171,15 @@ public sealed class Campaign
     {
         var reply = r.Reply;
         // Hangs and deaths have no message: their strategy is what tells them apart.
-        string message = outcome is "large-allocation" or "wrong-refusal" ? $"{r.Note}: {reply?.Message}" : reply?.Message ?? r.Note ?? "";
-        string key = outcome == "large-allocation"
+        string message = outcome is "large-allocation" or "wrong-refusal" or "wrong-acceptance"
+            ? r.Note + (reply?.Message is { } m ? ": " + m : "")
+            : reply?.Message ?? r.Note ?? "";
+        string key = outcome is "large-allocation" or "wrong-acceptance"
             ? $"{loader}|{outcome}|{reply?.Where}|{mutant.Strategy}"
             : reply?.ExceptionType is not null
             ? $"{loader}|{outcome}|{reply.ExceptionType}|{reply.Where}|{Signature.Normalize(reply.Message)}"
-            : $"{loader}|{outcome}|{mutant.Strategy}|{(outcome == "crash" ? Signature.Crash(r.Note) : "")}";
+            : outcome == "crash" ? $"{loader}|{outcome}|{Signature.Crash(r.Note)}"
+            : $"{loader}|{outcome}|{mutant.Strategy}";
         if (!failures.TryGetValue(key, out var g))
             failures[key] = g = new FailureGroup { Loader = loader, Outcome = outcome, ExceptionType = reply?.ExceptionType, Where = reply?.Where, Message = message };
         g.Count++;
@@ -187,8 +209,14 @@ public sealed class Campaign
             $"input: #{index} of the campaign with --seed {options.Seed}",
             $"replay: dotnet run -c Release --project tests/MobileOne.Fuzz -- replay --loader {loader} {Path.Combine(dir, name)}",
         };
-        File.WriteAllLines(Path.Combine(dir, Path.GetFileNameWithoutExtension(name) + ".txt"), lines);
+        File.WriteAllLines(Path.Combine(dir, Path.GetFileNameWithoutExtension(name) + ".txt"), lines.Select(Signature.Printable));
         return Path.GetRelativePath(outDir, Path.Combine(dir, name));
+    }
+
+    private static string Tsv(string s)
+    {
+        s = Signature.Printable(s.Replace('\t', ' '));
+        return s.Length > 300 ? s[..300] + "..." : s;
     }
 
     private void Progress(Stopwatch clock, CancellationToken stop)

@@ -21,7 +21,7 @@ public static class Replay
             var r = worker.Run(loader, path);
             if (r.Outcome.IsFailure()) failed++;
             var what = r.Reply?.ExceptionType is { } type ? $"{type}: {r.Reply.Message}" : r.Note ?? "";
-            Console.WriteLine($"{file}: {r.Outcome.Name()} in {r.Ms:F0} ms, peak {r.PeakKb / 1024.0:F0} MB{(what.Length > 0 ? ": " + what : "")}");
+            Console.WriteLine($"{file}: {r.Outcome.Name()} in {r.Ms:F0} ms, peak {r.PeakKb / 1024.0:F0} MB, allocated {(r.Reply?.AllocatedKb ?? 0) / 1024.0:F0} MB{(what.Length > 0 ? ": " + what : "")}");
         }
         return failed == 0 ? 0 : 1;
     }

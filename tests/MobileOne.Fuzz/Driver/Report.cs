@@ -37,21 +37,22 @@ public sealed class Report(
                 max_allocated_mb = Math.Round(l.MaxAllocatedMb, 1),
                 wrong_refusals = l.WrongRefusals,
                 large_allocations = l.LargeAllocations,
+                wrong_acceptances = l.WrongAcceptances,
                 strategies = l.Strategies.ToDictionary(s => s.Key, s => new { inputs = s.Value[0], failures = s.Value[1] }),
             }),
             failures = Ordered().Select(f => new
             {
-                loader = f.Loader, outcome = f.Outcome, exception = f.ExceptionType, where = f.Where, message = f.Message, count = f.Count,
-                strategies = f.Strategies, mutations = f.Mutations, reproducers = f.Reproducers,
+                loader = f.Loader, outcome = f.Outcome, exception = f.ExceptionType, where = f.Where, message = Signature.Printable(f.Message), count = f.Count,
+                strategies = f.Strategies, mutations = f.Mutations.Select(Signature.Printable), reproducers = f.Reproducers,
             }),
-            seed_check = seedCheck,
-            generator_errors = generatorErrors,
+            seed_check = seedCheck.Select(Signature.Printable),
+            generator_errors = generatorErrors.Select(Signature.Printable),
         };
         File.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
         File.WriteAllText(Path.Combine(outDir, "summary.md"), Markdown());
     }
 
-    private static bool IsNote(FailureGroup f) => f.Outcome is "wrong-refusal" or "large-allocation";
+    private static bool IsNote(FailureGroup f) => f.Outcome is "wrong-refusal" or "wrong-acceptance" or "large-allocation";
 
     private IEnumerable<FailureGroup> Ordered() =>
         failures.OrderBy(IsNote).ThenBy(f => f.Loader).ThenBy(f => f.Outcome).ThenByDescending(f => f.Count);
@@ -118,7 +119,8 @@ public sealed class Report(
                 notes = true;
                 s.AppendLine("## Notes (not failures)").AppendLine();
                 s.AppendLine("wrong-refusal: refused, but not with the exception the mutation requires (a pickle naming a forbidden callable must be refused as unsafe). " +
-                             "large-allocation: finished under the cap, but allocated over 256 MB and 1,000 times the file's size.").AppendLine();
+                             "wrong-acceptance: loaded, although the mutation makes the file unreadable (a view outside its storage, dimensions the data cannot fill): " +
+                             "a silent wrong answer. large-allocation: finished under the cap, but allocated over 256 MB and 1,000 times the file's size.").AppendLine();
             }
             Group(s, f);
         }

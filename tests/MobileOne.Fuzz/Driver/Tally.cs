@@ -29,6 +29,9 @@ public sealed class LoaderTally
     /// <summary>Inputs refused, but not with the exception the strategy requires (e.g. an os.system pickle refused as merely corrupt).</summary>
     public int WrongRefusals { get; set; }
 
+    /// <summary>Inputs loaded without complaint although their mutation makes them unreadable (a silent wrong answer).</summary>
+    public int WrongAcceptances { get; set; }
+
     /// <summary>Inputs that finished but allocated hundreds of times their size (listed, not failed).</summary>
     public int LargeAllocations { get; set; }
 
@@ -106,7 +109,7 @@ public static partial class Signature
         return $"{Normalize(parts[0])}|{(paren > 0 ? frame![..paren] : frame)}";
     }
 
-    /// <summary>Text safe for a markdown line: control characters escaped.</summary>
+    /// <summary>Text safe for a markdown line and for UTF-8: control characters and surrogates (lone ones cannot be encoded) escaped.</summary>
     public static string Printable(string s) =>
-        string.Concat(s.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+        string.Concat(s.Select(c => char.IsControl(c) || char.IsSurrogate(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 }

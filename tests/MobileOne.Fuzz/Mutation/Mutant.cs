@@ -7,9 +7,13 @@ namespace MobileOne.Fuzz.Mutation;
 /// <param name="Detail">What exactly was changed, for the reproducer's note.</param>
 public sealed record Mutant(byte[] Data, string Extension, string Strategy, string Detail)
 {
+    /// <summary>The <see cref="ExpectedRefusal"/> that any <see cref="MobileOneException"/> satisfies.</summary>
+    public const string AnyRefusal = "MobileOne.MobileOneException";
+
     /// <summary>
-    /// The exception type a correct loader must refuse this input with (for example the unsafe-pickle
-    /// exception for a pickle naming <c>os.system</c>), or null when any refusal will do.
+    /// What a correct loader must do with this input: null when loading it may succeed; <see cref="AnyRefusal"/>
+    /// when it must be refused (a tensor view outside its storage, dimensions the data cannot fill); or the
+    /// exception type it must be refused with (the unsafe-pickle exception for a pickle naming <c>os.system</c>).
     /// </summary>
     public string? ExpectedRefusal { get; init; }
 }

@@ -31,26 +31,64 @@ public static class PickleMutator
     /// <summary>Where one tensor's description sits among the instructions.</summary>
     private sealed record TensorSite(int Name, int StorageType, int StorageKey, int Location, int Numel, int Offset, List<int> Shape, List<int> Stride);
 
-    /// <summary>All mutation kinds, each returning the new pickle and a note.</summary>
-    public static (byte[] Pickle, string Detail, bool ExpectUnsafe) Mutate(Random rng, byte[] pickle)
+    /// <summary>
+    /// One mutation of a state-dict pickle: the new pickle, a note, and the exception a correct loader must
+    /// refuse it with (<see cref="Mutant.AnyRefusal"/> for any refusal; null when loading it may be fine).
+    /// </summary>
+    public static (byte[] Pickle, string Detail, string? Expected) Mutate(Random rng, byte[] pickle)
     {
         var (ops, tail) = Pickle.Parse(pickle);
         var sites = FindTensors(ops);
         string detail;
-        bool unsafeExpected = false;
+        string? expected = null;
         switch (rng.Next(9))
         {
             case 0: detail = AnyInteger(rng, ops); break;
-            case 1 or 2 when sites.Count > 0: detail = ViewField(rng, ops, rng.Pick(sites)); break;
-            case 3 when sites.Count > 0: detail = ViewCombination(rng, ops, rng.Pick(sites)); break;
+            case 1 or 2 when sites.Count > 0:
+            {
+                var site = rng.Pick(sites);
+                var before = View(ops, site);
+                detail = ViewField(rng, ops, site);
+                expected = MustRefuse(before, ops, Key(ops, site)) ? Mutant.AnyRefusal : null;
+                break;
+            }
+            case 3 when sites.Count > 0:
+            {
+                var site = rng.Pick(sites);
+                var before = View(ops, site);
+                detail = ViewCombination(rng, ops, site);
+                expected = MustRefuse(before, ops, Key(ops, site)) ? Mutant.AnyRefusal : null;
+                break;
+            }
             case 4: detail = DropOrRepeat(rng, ops); break;
-            case 5: detail = InsertForbidden(rng, ops); unsafeExpected = true; break;
+            case 5: detail = InsertForbidden(rng, ops); expected = UnsafeException; break;
             case 6 when sites.Count > 0: detail = StorageReference(rng, ops, rng.Pick(sites)); break;
             case 7: detail = Strings(rng, ops); break;
             case 8: detail = Memo(rng, ops); break;
             default: detail = AnyInteger(rng, ops); break;
         }
-        return (Pickle.Join(ops, tail), detail, unsafeExpected);
+        return (Pickle.Join(ops, tail), detail, expected);
+    }
+
+    /// <summary>A tensor's storage size, offset, shape and stride, as numbers.</summary>
+    private sealed record ViewValues(BigInteger Numel, BigInteger Offset, BigInteger[] Shape, BigInteger[] Stride);
+
+    private static ViewValues View(List<PickleOp> ops, TensorSite t) =>
+        new(ops[t.Numel].IntValue, ops[t.Offset].IntValue, t.Shape.Select(i => ops[i].IntValue).ToArray(), t.Stride.Select(i => ops[i].IntValue).ToArray());
+
+    // True when the mutated tensor can only be refused: its storage no longer matches its record, its shape no
+    // longer the model's, or its view reaches outside the storage (computed without overflow).
+    private static bool MustRefuse(ViewValues before, List<PickleOp> ops, string key)
+    {
+        var site = FindTensors(ops).FirstOrDefault(t => Key(ops, t) == key);
+        if (site is null) return true;
+        var after = View(ops, site);
+        if (after.Numel != before.Numel || !after.Shape.SequenceEqual(before.Shape) || after.Shape.Length != after.Stride.Length) return true;
+        if (after.Offset < 0 || after.Stride.Any(x => x < 0)) return true;
+        if (after.Shape.Any(d => d == 0)) return false;
+        BigInteger last = after.Offset;
+        for (int i = 0; i < after.Shape.Length; i++) last += (after.Shape[i] - 1) * after.Stride[i];
+        return last >= after.Numel;
     }
 
     private static List<TensorSite> FindTensors(List<PickleOp> ops)
@@ -197,6 +235,8 @@ public static class PickleMutator
     private static string InsertForbidden(Random rng, List<PickleOp> ops)
     {
         var (module, name) = rng.Pick(Forbidden);
+        // Object construction is forbidden whatever it constructs, even an allowed class.
+        var (objModule, objName) = rng.Chance(0.3) ? ("collections", "OrderedDict") : (module, name);
         int at = 1 + rng.Next(Math.Max(1, ops.Count - 1));
         PickleOp[] inserted;
         string how;
@@ -215,14 +255,17 @@ public static class PickleMutator
                 how = "INST";
                 break;
             case 3:
+                (module, name) = (objModule, objName);
                 inserted = [Pickle.Op('('), Pickle.Global(module, name), Pickle.Str("id"), Pickle.Op('o')];
                 how = "OBJ";
                 break;
             case 4:
+                (module, name) = (objModule, objName);
                 inserted = [Pickle.Global(module, name), Pickle.Op(')'), Pickle.Op((byte)0x81)];
                 how = "NEWOBJ";
                 break;
             case 5:
+                (module, name) = (objModule, objName);
                 inserted = [Pickle.Global(module, name), Pickle.Op(')'), Pickle.Op('}'), Pickle.Op((byte)0x92)];
                 how = "NEWOBJ_EX";
                 break;

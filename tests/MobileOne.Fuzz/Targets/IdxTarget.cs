@@ -119,8 +119,15 @@ public sealed class IdxTarget : FuzzTarget
         long total = dims.Aggregate(1L, (a, d) => d < 0 ? -1 : a < 0 ? a : Math.Min(a * d, long.MaxValue / 65536));
         byte[] data = total is >= 0 and <= 1 << 20 && rng.Chance(0.5) ? new byte[total] : seed.Data;
         if (rng.Chance(0.15)) data = [];
-        return Make(seed, Idx(seed.Magic, dims, data), "dimensions", $"dimensions {string.Join(" x ", dims)}, {data.Length} data bytes");
+        return Make(seed, Idx(seed.Magic, dims, data), "dimensions", $"dimensions {string.Join(" x ", dims)}, {data.Length} data bytes") with
+        {
+            ExpectedRefusal = Unfillable(dims, data.Length) ? Mutant.AnyRefusal : null,
+        };
     }
+
+    // Dimensions that are negative or ask for more bytes than the file holds (counted without overflow).
+    private static bool Unfillable(IEnumerable<int> dims, long available) =>
+        dims.Any(d => d < 0) || dims.Aggregate(System.Numerics.BigInteger.One, (a, d) => a * d) > available;
 
     private Mutant DataSize(Random rng)
     {
@@ -129,10 +136,13 @@ public sealed class IdxTarget : FuzzTarget
         {
             // Fewer dimension words than the magic number promises.
             int keep = rng.Next(seed.Dims.Length);
-            return Make(seed, Idx(seed.Magic, seed.Dims.Take(keep), []), "data-size", $"header cut after {keep} dimension(s)");
+            return Make(seed, Idx(seed.Magic, seed.Dims.Take(keep), []), "data-size", $"header cut after {keep} dimension(s)") with { ExpectedRefusal = Mutant.AnyRefusal };
         }
         var (data, detail) = Bytes.ResizeTail(seed.Data, rng);
-        return Make(seed, Idx(seed.Magic, seed.Dims, data), "data-size", $"data {detail}");
+        return Make(seed, Idx(seed.Magic, seed.Dims, data), "data-size", $"data {detail}") with
+        {
+            ExpectedRefusal = Unfillable(seed.Dims, data.Length) ? Mutant.AnyRefusal : null,
+        };
     }
 
     private Mutant GzipStream(Random rng)

@@ -128,7 +128,26 @@ public sealed class NpyTarget : FuzzTarget
             < 17 => [],
             _ => new byte[rng.Pick(new[] { 1, 16, 4096 })],
         };
-        return new Mutant(Npy(version, header, data), ".npy", "header-dict", $"seed {seed.Name}: {string.Join(", ", notes)}; {data.Length} data bytes");
+        string? expected = rawHeader is null && order == "False" && Unfillable(descr, shape, data.Length) ? Mutant.AnyRefusal : null;
+
+        return new Mutant(Npy(version, header, data), ".npy", "header-dict", $"seed {seed.Name}: {string.Join(", ", notes)}; {data.Length} data bytes")
+        {
+            ExpectedRefusal = expected,
+        };
+    }
+
+    // A float array whose shape (a tuple of whole numbers) asks for more data than there is, counted without overflow.
+    private static bool Unfillable(string descr, string shape, long available)
+    {
+        int size = descr switch { "<f4" or "|f4" => 4, "<f8" => 8, _ => 0 };
+        if (size == 0 || !shape.StartsWith('(') || !shape.EndsWith(')')) return false;
+        var product = System.Numerics.BigInteger.One;
+        foreach (var part in shape[1..^1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!System.Numerics.BigInteger.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var d)) return false;
+            product *= d;
+        }
+        return product * size > available;
     }
 
     private Mutant HeaderLength(Random rng)
@@ -148,6 +167,9 @@ public sealed class NpyTarget : FuzzTarget
     {
         var seed = rng.Pick(seeds);
         var (data, detail) = Bytes.ResizeTail(seed.Data, rng);
-        return new Mutant(Npy(seed.Version, Header(seed.Descr, "False", seed.Shape), data), ".npy", "data-size", $"seed {seed.Name}: data {detail}");
+        return new Mutant(Npy(seed.Version, Header(seed.Descr, "False", seed.Shape), data), ".npy", "data-size", $"seed {seed.Name}: data {detail}")
+        {
+            ExpectedRefusal = data.Length < seed.Data.Length ? Mutant.AnyRefusal : null,
+        };
     }
 }
