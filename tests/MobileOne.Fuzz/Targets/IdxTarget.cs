@@ -115,6 +115,8 @@ public sealed class IdxTarget : FuzzTarget
         var dims = seed.Dims.ToArray();
         int edits = rng.Next(1, dims.Length + 1);
         for (int i = 0; i < edits; i++) dims[rng.Next(dims.Length)] = rng.Pick(Dimensions);
+        // Products that are a multiple of 2^64 wrap to exactly zero bytes in 64-bit arithmetic.
+        if (dims.Length == 3 && rng.Chance(0.08)) dims = rng.Pick(new[] { new[] { 1 << 22, 1 << 21, 1 << 21 }, [1 << 24, 1 << 24, 1 << 16], [1 << 30, 1 << 30, 1 << 4] });
         // Data as long as the dimensions ask for when that is small, else the seed's (a lie either way round).
         long total = dims.Aggregate(1L, (a, d) => d < 0 ? -1 : a < 0 ? a : Math.Min(a * d, long.MaxValue / 65536));
         byte[] data = total is >= 0 and <= 1 << 20 && rng.Chance(0.5) ? new byte[total] : seed.Data;

@@ -90,8 +90,21 @@ public sealed class OnnxTarget : FuzzTarget
         var shape = tensorType.Message!.First(f => f.Number == 2);
         var dims = shape.Message!;
         string detail;
-        switch (rng.Next(5))
+        switch (rng.Next(6))
         {
+            case 5:
+            {
+                // Another kind of value than a tensor: sparse tensor (8), or a sequence (4) / optional (9) of the tensor.
+                var typeProto = Protobuf.Find(model, ModelGraph, which, 2).First();
+                int kind = rng.Pick(new[] { 4, 8, 9 });
+                var replacement = kind == 8
+                    ? new PbField { Number = 8, WireType = 2, Message = tensorType.Message!.Select(f => f.Clone()).ToList() }
+                    : new PbField { Number = kind, WireType = 2, Message = [new PbField { Number = 1, WireType = 2, Message = [tensorType.Clone()] }] };
+                typeProto.Message!.Remove(tensorType);
+                typeProto.Message!.Add(replacement);
+                detail = $"type := {kind switch { 4 => "sequence of the tensor", 8 => "sparse tensor", _ => "optional tensor" }}";
+                break;
+            }
             case 0 or 1 or 2:
             {
                 int i = rng.Next(dims.Count);

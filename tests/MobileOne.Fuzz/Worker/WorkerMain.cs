@@ -13,7 +13,8 @@ public static class WorkerMain
 {
     private const long GiveBackAboveKb = 512 * 1024;
 
-    [ThreadStatic] private static bool outOfMemory;
+    // Set from any thread (a library may allocate on a pool thread); read once the input is done.
+    private static volatile bool outOfMemory;
 
     /// <summary>Runs the worker until stdin closes; returns the exit code.</summary>
     public static int Run()
