@@ -40,6 +40,7 @@ public sealed class FuzzSmokeTests : FileTest
         Assert.True(failures == 0 && code == 0, $"{failures} fuzz input(s) failed (exit code {code}); reproducers are lost with the temporary folder, " +
                                                 $"rerun with: dotnet run -c Release --project tests/MobileOne.Fuzz -- --inputs {Inputs} --seed {Seed} --out runs/fuzz-smoke\n\n{report}");
         Assert.True(summary.RootElement.GetProperty("seed_check").GetArrayLength() == 0, $"seed files were not accepted:\n{report}");
+        Assert.True(summary.RootElement.GetProperty("generator_errors").GetArrayLength() == 0, $"the harness failed to make some inputs:\n{report}");
         Assert.True(summary.RootElement.GetProperty("inputs").GetInt32() >= Inputs / 2, $"the run was cut short:\n{report}");
     }
 

@@ -30,17 +30,9 @@ public sealed class Campaign
     {
         var clock = Stopwatch.StartNew();
         var outDir = Path.GetFullPath(options.Out);
-        Directory.CreateDirectory(outDir);
-        var workDir = Path.Combine(outDir, "work");
-        if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true);
-        var repro = Path.Combine(outDir, "repro");
-        if (Directory.Exists(repro)) Directory.Delete(repro, recursive: true);
-
+        var workDir = PrepareFolders(outDir);
         var targets = options.Loaders.Select(FuzzTarget.Get).ToList();
-        var plans = new Dictionary<string, FuzzPlan>();
-        using (var factory = new SeedFactory(Path.Combine(workDir, "seeds")))
-            foreach (var t in targets) plans[t.Name] = t.Prepare(factory);
-        foreach (var t in targets) tallies[t.Name] = new LoaderTally { Loader = t.Name };
+        var plans = BuildPlans(targets, workDir);
         Console.Error.WriteLine($"fuzz: seeds ready in {clock.Elapsed.TotalSeconds:F1} s ({string.Join(", ", plans.Select(p => $"{p.Key} {p.Value.Seeds.Count}"))}); " +
                                 $"{options.Inputs:N0} inputs on {options.Workers} worker(s), seed {options.Seed}");
 
@@ -49,25 +41,8 @@ public sealed class Campaign
         log.WriteLine("index\tloader\tstrategy\toutcome\texception\tms\tpeak_mb\tmutation\tmessage");
         var workers = Enumerable.Range(0, options.Workers).Select(_ => new WorkerHandle(options)).ToList();
         var seedCheck = CheckSeeds(workers[0], plans, Path.Combine(workDir, "w0"));
-        using var stop = new CancellationTokenSource();
         var fuzzing = Stopwatch.StartNew();
-        var progress = new Thread(() => Progress(fuzzing, stop.Token)) { IsBackground = true };
-        progress.Start();
-        int next = -1;
-        var threads = workers.Select((w, k) => new Thread(() =>
-        {
-            var dir = Path.Combine(workDir, $"w{k}");
-            Directory.CreateDirectory(dir);
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < options.Inputs)
-            {
-                if (options.MaxSeconds > 0 && fuzzing.Elapsed.TotalSeconds > options.MaxSeconds) break;
-                RunInput(w, targets[i % targets.Count], plans[targets[i % targets.Count].Name], i, dir, outDir);
-            }
-        }) { Name = $"driver-{k}" }).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        stop.Cancel();
+        RunInputs(workers, targets, plans, workDir, outDir, fuzzing);
         foreach (var w in workers) w.Dispose();
         log.Dispose();
         Directory.Delete(workDir, recursive: true);
@@ -78,6 +53,53 @@ public sealed class Campaign
         Console.Out.Write(report.Table());
         Console.Error.WriteLine($"fuzz: {done:N0} inputs in {clock.Elapsed.TotalSeconds:F0} s; summary in {Path.Combine(outDir, "summary.md")}");
         return tallies.Values.Any(t => t.Failures > 0) ? 1 : 0;
+    }
+
+    // The output folder, emptied of a previous run's inputs and reproducers; returns the folder for inputs in flight.
+    private static string PrepareFolders(string outDir)
+    {
+        Directory.CreateDirectory(outDir);
+        foreach (var sub in new[] { "work", "repro" })
+        {
+            var dir = Path.Combine(outDir, sub);
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+        return Path.Combine(outDir, "work");
+    }
+
+    private Dictionary<string, FuzzPlan> BuildPlans(List<FuzzTarget> targets, string workDir)
+    {
+        var plans = new Dictionary<string, FuzzPlan>();
+        using var factory = new SeedFactory(Path.Combine(workDir, "seeds"));
+        foreach (var t in targets)
+        {
+            plans[t.Name] = t.Prepare(factory);
+            tallies[t.Name] = new LoaderTally { Loader = t.Name };
+        }
+        return plans;
+    }
+
+    // One driver thread per worker; input i goes to loader i mod L, whichever worker is free takes it.
+    private void RunInputs(List<WorkerHandle> workers, List<FuzzTarget> targets, Dictionary<string, FuzzPlan> plans, string workDir, string outDir, Stopwatch fuzzing)
+    {
+        using var stop = new CancellationTokenSource();
+        new Thread(() => Progress(fuzzing, stop.Token)) { IsBackground = true }.Start();
+        int next = -1;
+        var threads = workers.Select((w, k) => new Thread(() =>
+        {
+            var dir = Path.Combine(workDir, $"w{k}");
+            Directory.CreateDirectory(dir);
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < options.Inputs)
+            {
+                if (options.MaxSeconds > 0 && fuzzing.Elapsed.TotalSeconds > options.MaxSeconds) break;
+                var target = targets[i % targets.Count];
+                RunInput(w, target, plans[target.Name], i, dir, outDir);
+            }
+        }) { Name = $"driver-{k}" }).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        stop.Cancel();
     }
 
     // Every unmutated seed once, so that a seed the library refuses (a harness bug, or a regression) shows.
@@ -131,22 +153,8 @@ public sealed class Campaign
         log!.WriteLine(string.Join('\t', index, loader, mutant.Strategy, r.Outcome.Name(), r.Reply?.ExceptionType ?? "", Math.Round(r.Ms, 1), r.PeakKb >> 10,
             Tsv(mutant.Detail), Tsv(r.Reply?.Message ?? r.Note ?? "")));
         var t = tallies[loader];
-        t.Inputs++;
-        t.Outcomes[r.Outcome.Name()]++;
-        if (r.Outcome != Outcome.Hang)
-        {
-            t.MaxMs = Math.Max(t.MaxMs, r.Ms);
-            t.TotalMs += r.Ms;
-        }
-        t.MaxMb = Math.Max(t.MaxMb, r.PeakKb / 1024.0);
-        t.MaxAllocatedMb = Math.Max(t.MaxAllocatedMb, (r.Reply?.AllocatedKb ?? 0) / 1024.0);
-        if (!t.Strategies.TryGetValue(mutant.Strategy, out var s)) t.Strategies[mutant.Strategy] = s = new int[2];
-        s[0]++;
-        if (r.Outcome.IsFailure())
-        {
-            s[1]++;
-            Group(loader, r.Outcome.Name(), index, mutant, r, outDir);
-        }
+        Count(t, mutant, r);
+        if (r.Outcome.IsFailure()) Group(loader, r.Outcome.Name(), index, mutant, r, outDir);
         else if (r.Outcome == Outcome.Refused && mutant.ExpectedRefusal is { } expected && expected != Mutant.AnyRefusal && r.Reply?.ExceptionType != expected)
         {
             t.WrongRefusals++;
@@ -167,19 +175,29 @@ public sealed class Campaign
         }
     }
 
+    private static void Count(LoaderTally t, Mutant mutant, RunResult r)
+    {
+        t.Inputs++;
+        t.Outcomes[r.Outcome.Name()]++;
+        if (r.Outcome != Outcome.Hang)
+        {
+            t.MaxMs = Math.Max(t.MaxMs, r.Ms);
+            t.TotalMs += r.Ms;
+        }
+        t.MaxMb = Math.Max(t.MaxMb, r.PeakKb / 1024.0);
+        t.MaxAllocatedMb = Math.Max(t.MaxAllocatedMb, (r.Reply?.AllocatedKb ?? 0) / 1024.0);
+        if (!t.Strategies.TryGetValue(mutant.Strategy, out var s)) t.Strategies[mutant.Strategy] = s = new int[2];
+        s[0]++;
+        if (r.Outcome.IsFailure()) s[1]++;
+    }
+
     private void Group(string loader, string outcome, int index, Mutant mutant, RunResult r, string outDir)
     {
         var reply = r.Reply;
-        // Hangs and deaths have no message: their strategy is what tells them apart.
         string message = outcome is "large-allocation" or "wrong-refusal" or "wrong-acceptance"
             ? r.Note + (reply?.Message is { } m ? ": " + m : "")
             : reply?.Message ?? r.Note ?? "";
-        string key = outcome is "large-allocation" or "wrong-acceptance"
-            ? $"{loader}|{outcome}|{reply?.Where}|{mutant.Strategy}"
-            : reply?.ExceptionType is not null
-            ? $"{loader}|{outcome}|{reply.ExceptionType}|{reply.Where}|{Signature.Normalize(reply.Message)}"
-            : outcome == "crash" ? $"{loader}|{outcome}|{Signature.Crash(r.Note)}"
-            : $"{loader}|{outcome}|{mutant.Strategy}";
+        var key = GroupKey(loader, outcome, mutant, r);
         if (!failures.TryGetValue(key, out var g))
             failures[key] = g = new FailureGroup { Loader = loader, Outcome = outcome, ExceptionType = reply?.ExceptionType, Where = reply?.Where, Message = message };
         g.Count++;
@@ -187,6 +205,14 @@ public sealed class Campaign
         if (g.Mutations.Count < 5) g.Mutations.Add(mutant.Detail);
         if (g.Reproducers.Count < options.ReprosPerFailure) g.Reproducers.Add(SaveReproducer(loader, outcome, index, mutant, r, outDir));
     }
+
+    // One bug, one group: by exception type, library frame and message shape when there is an exception; a crash
+    // by its fatal line and frame; hangs and blow-ups, which say nothing, by the strategy that made them.
+    private static string GroupKey(string loader, string outcome, Mutant mutant, RunResult r) =>
+        outcome is "large-allocation" or "wrong-acceptance" ? $"{loader}|{outcome}|{r.Reply?.Where}|{mutant.Strategy}"
+        : r.Reply?.ExceptionType is { } type ? $"{loader}|{outcome}|{type}|{r.Reply.Where}|{Signature.Normalize(r.Reply.Message)}"
+        : outcome == "crash" ? $"{loader}|{outcome}|{Signature.Crash(r.Note)}"
+        : $"{loader}|{outcome}|{mutant.Strategy}";
 
     private string SaveReproducer(string loader, string outcome, int index, Mutant mutant, RunResult r, string outDir)
     {
