@@ -11,7 +11,7 @@ namespace MobileOne.Tests;
 /// </summary>
 public sealed class FuzzSmokeTests : FileTest
 {
-    private const int Inputs = 2800;
+    private const int Inputs = 7000;
     private const int Seed = 20261130;
 
     /// <summary>The driver's assembly, as the build recorded it (the fuzz project is built before this one).</summary>
