@@ -22,6 +22,9 @@ public sealed record ResourceLimits
     /// <summary>Environment variable for <see cref="MaxInputPixels"/>, in megapixels.</summary>
     public const string InputVariable = "MOBILEONE_MAX_INPUT_MPIXELS";
 
+    /// <summary>Environment variable for <see cref="MaxRuntimeBytes"/>, in MiB.</summary>
+    public const string RuntimeVariable = "MOBILEONE_MAX_RUNTIME_MB";
+
     /// <summary>Largest single tensor or file record read into memory (default 2000 MiB, about what one .NET array holds).</summary>
     public long MaxTensorBytes { get; init; } = 2000L << 20;
 
@@ -33,6 +36,13 @@ public sealed record ResourceLimits
 
     /// <summary>Largest network input per image and channel, in pixels (default 16 megapixels, 4096 x 4096).</summary>
     public long MaxInputPixels { get; init; } = 16L << 20;
+
+    /// <summary>
+    /// Working memory of ONNX Runtime, for all its sessions together (default 1536 MiB; at most 4095 MiB, the
+    /// most its arena takes). An ONNX model is a program: a convolution padded by a million pixels is valid and
+    /// would allocate gigabytes. Read once, when the first session is created.
+    /// </summary>
+    public long MaxRuntimeBytes { get; init; } = 1536L << 20;
 
     /// <summary>
     /// The limits in force: the defaults, each overridden by its environment variable when set. Tools
@@ -50,6 +60,7 @@ public sealed record ResourceLimits
             MaxModelParameters = Read(ModelVariable, 1_000_000) ?? d.MaxModelParameters,
             MaxImagePixels = Read(ImageVariable, 1L << 20) ?? d.MaxImagePixels,
             MaxInputPixels = Read(InputVariable, 1L << 20) ?? d.MaxInputPixels,
+            MaxRuntimeBytes = Math.Min(Read(RuntimeVariable, 1L << 20) ?? d.MaxRuntimeBytes, 4095L << 20),
         };
     }
 

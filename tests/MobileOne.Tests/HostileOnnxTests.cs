@@ -57,6 +57,27 @@ public sealed class HostileOnnxTests : FileTest
     }
 
     [Fact]
+    public void AConvolutionPaddedByTenMillionPixelsFailsInsideTheRuntimesMemoryCap()
+    {
+        var proto = TinyProto();
+        var pads = proto.Graph.Node.First(n => n.OpType == "Conv").Attribute.Single(a => a.Name == "pads");
+        pads.Ints.Clear();
+        pads.Ints.Add([1, 1, 1, 10_000_000]); // a 16 x 5,000,000 map per channel: gigabytes, above the 1.5 GiB cap
+        using var classifier = ImageClassifier.FromOnnx(Write("padded.onnx", proto), labels: ["a", "b", "c", "d"]);
+        var e = Assert.Throws<MobileOneException>(() => classifier.Classify([new RgbImage(40, 40, new byte[40 * 40 * 3])]));
+        Assert.Contains("ONNX Runtime failed to run the model", e.Message);
+    }
+
+    [Fact]
+    public void AMetadataKeyThatIsOnlyANulCharacterIsRefused()
+    {
+        var proto = TinyProto();
+        proto.MetadataProps.Single(p => p.Key == "std").Key = "\0";
+        var path = Write("nul.onnx", proto);
+        Assert.Contains(path, Assert.ThrowsAny<MobileOneException>(() => new OnnxEngine(path)).Message);
+    }
+
+    [Fact]
     public void OnnxRuntimeFailuresWhileRunningAreTheProjectsErrors()
     {
         // Reshape [N, 3, H, W] to [-1, 7]: valid at load, impossible for 12 values at run time.

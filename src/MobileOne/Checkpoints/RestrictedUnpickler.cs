@@ -37,7 +37,7 @@ internal sealed class RestrictedUnpickler
 
     // A state dict needs a few containers per tensor; far more means a file built to exhaust memory
     // (a few bytes of pickle create each container, and deflate shrinks such runs a thousandfold).
-    private const int MaxContainers = 4_000_000;
+    private const int MaxContainers = 1_000_000;
 
     private static readonly Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 

@@ -32,6 +32,8 @@ public sealed class OnnxEngine : IInferenceEngine
             InterOpNumThreads = 1,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        _ = BoundedArena.Value;
+        options.AddSessionConfigEntry("session.use_env_allocators", "1");
         try
         {
             session = new InferenceSession(load(), options);
@@ -64,11 +66,31 @@ public sealed class OnnxEngine : IInferenceEngine
         InputChannels = input.Dimensions[1];
         FixedHeight = input.Dimensions[2] > 0 ? input.Dimensions[2] : null;
         FixedWidth = input.Dimensions[3] > 0 ? input.Dimensions[3] : null;
-        Metadata = session.ModelMetadata.CustomMetadataMap ?? new Dictionary<string, string>();
+        Metadata = ReadMetadata();
+    }
+
+    private IReadOnlyDictionary<string, string> ReadMetadata()
+    {
+        try { return session.ModelMetadata.CustomMetadataMap ?? new Dictionary<string, string>(); }
+        // ONNX Runtime's managed wrapper dereferences null on a string that reads back empty, such as a key of one NUL.
+        catch (NullReferenceException) { throw Invalid("its metadata holds an empty or NUL-only key or value"); }
     }
 
     private static string Describe(NodeMetadata m) =>
         m.IsTensor && m.Dimensions is not null ? $"{m.ElementType.Name} [{string.Join(", ", m.Dimensions)}]" : m.OnnxValueType.ToString();
+
+    /// <summary>
+    /// One CPU arena for every session of the process, capped at <see cref="ResourceLimits.MaxRuntimeBytes"/>:
+    /// a model whose shapes ask for more fails with an allocation error instead of exhausting the machine.
+    /// </summary>
+    private static readonly Lazy<bool> BoundedArena = new(() =>
+    {
+        using var memory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
+        // Extend by what is asked (strategy 1), not by doubling, so the cap is spent on tensors.
+        using var arena = new OrtArenaCfg((uint)ResourceLimits.Current.MaxRuntimeBytes, 1, -1, -1);
+        OrtEnv.Instance().CreateAndRegisterAllocator(memory, arena);
+        return true;
+    });
 
     private MobileOneException Invalid(string what)
     {
