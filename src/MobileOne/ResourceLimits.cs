@@ -38,11 +38,14 @@ public sealed record ResourceLimits
     public long MaxInputPixels { get; init; } = 16L << 20;
 
     /// <summary>
-    /// Working memory of ONNX Runtime, for all its sessions together (default 1536 MiB; at most 4095 MiB, the
-    /// most its arena takes). An ONNX model is a program: a convolution padded by a million pixels is valid and
-    /// would allocate gigabytes. Read once, when the first session is created.
+    /// Working memory of ONNX Runtime, for all its sessions together (default 4095 MiB, the most its arena
+    /// can be capped at; 0 removes the cap). An ONNX model is a program: a convolution padded by a million
+    /// pixels is valid and would allocate gigabytes. Read once, when the first session is created.
     /// </summary>
-    public long MaxRuntimeBytes { get; init; } = 1536L << 20;
+    public long MaxRuntimeBytes { get; init; } = MaxRuntimeCap;
+
+    /// <summary>The largest cap ONNX Runtime's arena takes (its size is a 32-bit count of bytes).</summary>
+    public const long MaxRuntimeCap = 4095L << 20;
 
     /// <summary>
     /// The limits in force: the defaults, each overridden by its environment variable when set. Tools
@@ -60,8 +63,17 @@ public sealed record ResourceLimits
             MaxModelParameters = Read(ModelVariable, 1_000_000) ?? d.MaxModelParameters,
             MaxImagePixels = Read(ImageVariable, 1L << 20) ?? d.MaxImagePixels,
             MaxInputPixels = Read(InputVariable, 1L << 20) ?? d.MaxInputPixels,
-            MaxRuntimeBytes = Math.Min(Read(RuntimeVariable, 1L << 20) ?? d.MaxRuntimeBytes, 4095L << 20),
+            MaxRuntimeBytes = ReadRuntime() ?? d.MaxRuntimeBytes,
         };
+    }
+
+    private static long? ReadRuntime()
+    {
+        if (Environment.GetEnvironmentVariable(RuntimeVariable)?.Trim() == "0") return 0;
+        var bytes = Read(RuntimeVariable, 1L << 20);
+        return bytes > MaxRuntimeCap
+            ? throw new MobileOneException($"{RuntimeVariable}: ONNX Runtime's arena takes a cap of at most {MaxRuntimeCap >> 20} MiB; 0 removes the cap")
+            : bytes;
     }
 
     private static long? Read(string variable, long unit)

@@ -139,7 +139,7 @@ public sealed class CliTests : FileTest
     {
         var input = Dir.File("in.npy");
         using (var x = zeros(2, 32, 32)) NpyFile.Write(input, x);
-        AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "expected shape [N, 3, H, W], found [2, 32, 32]");
+        AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "expected shape [N, C, H, W], found [2, 32, 32]");
         File.WriteAllText(input, "not numpy");
         AssertCleanError(Run("forward", "--checkpoint", Dir.File("missing.pth"), "--input", input, "--output", Dir.File("o.npy")), 1, "not a .npy file");
     }

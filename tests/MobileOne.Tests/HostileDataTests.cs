@@ -105,6 +105,29 @@ public sealed class HostileDataTests : FileTest
         }
     }
 
+    [SkippableTheory]
+    [InlineData(37, 11, 37, 29)]  // only the vertical pass runs (as for a training crop already at its width)
+    [InlineData(23, 41, 50, 41)]  // only the horizontal pass runs
+    [InlineData(300, 7, 64, 29)]  // both
+    public void AWindowOfTheResizeEqualsPillowsResizeCropped(int w, int h, int rw, int rh)
+    {
+        PythonReference.Require();
+        var pixels = new byte[w * h * 3];
+        new Random(5).NextBytes(pixels);
+        string src = Dir.File("src.rgb"), dst = Dir.File("dst.rgb");
+        File.WriteAllBytes(src, pixels);
+        var r = PythonReference.Run("-c",
+            "import sys; from PIL import Image; w, h, rw, rh = map(int, sys.argv[3:]); " +
+            "im = Image.frombytes('RGB', (w, h), open(sys.argv[1], 'rb').read()); " +
+            "open(sys.argv[2], 'wb').write(im.resize((rw, rh), Image.BILINEAR).tobytes())",
+            src, dst, $"{w}", $"{h}", $"{rw}", $"{rh}");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var pillow = File.ReadAllBytes(dst);
+        var window = Resample.BilinearWindow(new RgbImage(w, h, pixels), rw, rh, 3, 2, rw - 5, rh - 4);
+        for (int y = 0; y < rh - 4; y++)
+            Assert.Equal(pillow.AsSpan(((2 + y) * rw + 3) * 3, (rw - 5) * 3).ToArray(), window.Pixels.AsSpan(y * (rw - 5) * 3, (rw - 5) * 3).ToArray());
+    }
+
     [Fact]
     public void AMillionByOneImageIsPreprocessedInBoundedMemory()
     {

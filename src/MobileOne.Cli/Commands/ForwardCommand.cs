@@ -29,7 +29,7 @@ internal static class ForwardCommand
             using var scope = NewDisposeScope();
             var inputPath = parsed.GetValue(input)!.FullName;
             using var x = NpyFile.Read(inputPath);
-            MobileOneModel.CheckInput(x.shape, config?.InChannels ?? 3, inputPath);
+            MobileOneModel.CheckInput(x.shape, config?.InChannels, inputPath);
             var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
             loaded.Model.CheckInput(x.shape, inputPath);
             var net = parsed.GetValue(fuse) && !loaded.Fused ? Reparameterizer.Fuse(loaded.Model, console.Warn) : loaded.Model;

@@ -35,16 +35,21 @@ internal sealed class RestrictedUnpickler
         "_codecs.encode",
     ];
 
-    // A state dict needs a few containers per tensor; far more means a file built to exhaust memory
-    // (a few bytes of pickle create each container, and deflate shrinks such runs a thousandfold).
+    // A state dict needs a few containers and a few dozen values per tensor; far more means a file built to
+    // exhaust memory (one pickle byte pushes a value or creates a container, and deflate shrinks such runs a
+    // thousandfold). The largest state dicts have some ten thousand tensors.
     private const int MaxContainers = 1_000_000;
+    private const int MaxValues = 10_000_000;
+
+    /// <summary>Largest pickle read (a state dict of ten thousand tensors pickles to a few megabytes).</summary>
+    public const int MaxPickleBytes = 256 << 20;
 
     private static readonly Encoding StrictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly byte[] data;
     private readonly string source;
     private int pos;
-    private int containers;
+    private int containers, values;
     private readonly List<object?> stack = [];
     private readonly Dictionary<long, object?> memo = [];
 
@@ -70,37 +75,37 @@ internal sealed class RestrictedUnpickler
                 case 0x80: ReadByte(); break;                                  // PROTO
                 case 0x95: Read(8); break;                                      // FRAME
                 case (byte)'.': return Pop();                                   // STOP
-                case (byte)'(': stack.Add(Mark.Instance); break;                // MARK
-                case (byte)'}': stack.Add(Counted(new OrderedDictionary<object, object?>())); break; // EMPTY_DICT
-                case (byte)']': stack.Add(Counted(new List<object?>())); break; // EMPTY_LIST
-                case (byte)')': stack.Add(Array.Empty<object?>()); break;       // EMPTY_TUPLE
-                case (byte)'N': stack.Add(null); break;                         // NONE
-                case 0x88: stack.Add(true); break;                              // NEWTRUE
-                case 0x89: stack.Add(false); break;                             // NEWFALSE
-                case (byte)'K': stack.Add((long)ReadByte()); break;             // BININT1
-                case (byte)'M': stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(Read(2))); break; // BININT2
-                case (byte)'J': stack.Add((long)BinaryPrimitives.ReadInt32LittleEndian(Read(4))); break;  // BININT
-                case 0x8a: stack.Add(ReadLong(ReadByte())); break;              // LONG1
-                case 0x8b: stack.Add(ReadLong(ReadLength(4))); break;           // LONG4
-                case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(Read(8))); break; // BINFLOAT
-                case (byte)'X': stack.Add(Utf8(Read(ReadLength(4)))); break;  // BINUNICODE
-                case 0x8c: stack.Add(Utf8(Read(ReadByte()))); break;          // SHORT_BINUNICODE
-                case 0x8d: stack.Add(Utf8(Read(ReadLength(8)))); break;       // BINUNICODE8
-                case (byte)'T': stack.Add(Encoding.Latin1.GetString(Read(ReadLength(4)))); break; // BINSTRING
-                case (byte)'U': stack.Add(Encoding.Latin1.GetString(Read(ReadByte()))); break;    // SHORT_BINSTRING
-                case (byte)'B': stack.Add(Read(ReadLength(4)).ToArray()); break;  // BINBYTES
-                case (byte)'C': stack.Add(Read(ReadByte()).ToArray()); break;     // SHORT_BINBYTES
-                case 0x8e: stack.Add(Read(ReadLength(8)).ToArray()); break;       // BINBYTES8
-                case (byte)'q': memo[ReadByte()] = Peek(); break;                 // BINPUT
-                case (byte)'r': memo[BinaryPrimitives.ReadUInt32LittleEndian(Read(4))] = Peek(); break; // LONG_BINPUT
-                case 0x94: memo[memo.Count] = Peek(); break;                      // MEMOIZE
-                case (byte)'h': stack.Add(GetMemo(ReadByte())); break;            // BINGET
-                case (byte)'j': stack.Add(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(Read(4)))); break; // LONG_BINGET
-                case 0x85: stack.Add(Counted(new[] { Pop() })); break;            // TUPLE1
-                case 0x86: { var b = Pop(); var a = Pop(); stack.Add(Counted(new[] { a, b })); break; } // TUPLE2
-                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); stack.Add(Counted(new[] { a, b, c })); break; } // TUPLE3
-                case (byte)'t': stack.Add(Counted(PopMark().ToArray())); break;   // TUPLE
-                case (byte)'l': stack.Add(Counted(PopMark())); break;             // LIST
+                case (byte)'(': Push(Mark.Instance); break;                // MARK
+                case (byte)'}': Push(Counted(new OrderedDictionary<object, object?>())); break; // EMPTY_DICT
+                case (byte)']': Push(Counted(new List<object?>())); break; // EMPTY_LIST
+                case (byte)')': Push(Array.Empty<object?>()); break;       // EMPTY_TUPLE
+                case (byte)'N': Push(null); break;                         // NONE
+                case 0x88: Push(true); break;                              // NEWTRUE
+                case 0x89: Push(false); break;                             // NEWFALSE
+                case (byte)'K': Push((long)ReadByte()); break;             // BININT1
+                case (byte)'M': Push((long)BinaryPrimitives.ReadUInt16LittleEndian(Read(2))); break; // BININT2
+                case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(Read(4))); break;  // BININT
+                case 0x8a: Push(ReadLong(ReadByte())); break;              // LONG1
+                case 0x8b: Push(ReadLong(ReadLength(4))); break;           // LONG4
+                case (byte)'G': Push(BinaryPrimitives.ReadDoubleBigEndian(Read(8))); break; // BINFLOAT
+                case (byte)'X': Push(Utf8(Read(ReadLength(4)))); break;  // BINUNICODE
+                case 0x8c: Push(Utf8(Read(ReadByte()))); break;          // SHORT_BINUNICODE
+                case 0x8d: Push(Utf8(Read(ReadLength(8)))); break;       // BINUNICODE8
+                case (byte)'T': Push(Encoding.Latin1.GetString(Read(ReadLength(4)))); break; // BINSTRING
+                case (byte)'U': Push(Encoding.Latin1.GetString(Read(ReadByte()))); break;    // SHORT_BINSTRING
+                case (byte)'B': Push(Read(ReadLength(4)).ToArray()); break;  // BINBYTES
+                case (byte)'C': Push(Read(ReadByte()).ToArray()); break;     // SHORT_BINBYTES
+                case 0x8e: Push(Read(ReadLength(8)).ToArray()); break;       // BINBYTES8
+                case (byte)'q': Memoize(ReadByte()); break;                       // BINPUT
+                case (byte)'r': Memoize(BinaryPrimitives.ReadUInt32LittleEndian(Read(4))); break; // LONG_BINPUT
+                case 0x94: Memoize(memo.Count); break;                            // MEMOIZE
+                case (byte)'h': Push(GetMemo(ReadByte())); break;            // BINGET
+                case (byte)'j': Push(GetMemo(BinaryPrimitives.ReadUInt32LittleEndian(Read(4)))); break; // LONG_BINGET
+                case 0x85: Push(Counted(new[] { Pop() })); break;            // TUPLE1
+                case 0x86: { var b = Pop(); var a = Pop(); Push(Counted(new[] { a, b })); break; } // TUPLE2
+                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); Push(Counted(new[] { a, b, c })); break; } // TUPLE3
+                case (byte)'t': Push(Counted(PopMark().ToArray())); break;   // TUPLE
+                case (byte)'l': Push(Counted(PopMark())); break;             // LIST
                 case (byte)'a': { var v = Pop(); AsList(Peek()).Add(v); break; }  // APPEND
                 case (byte)'e': { var items = PopMark(); AsList(Peek()).AddRange(items); break; } // APPENDS
                 case (byte)'s': { var v = Pop(); var k = Pop(); SetItem(Peek(), k, v); break; }  // SETITEM
@@ -116,22 +121,22 @@ internal sealed class RestrictedUnpickler
                 {
                     var module = ReadLine();
                     var name = ReadLine();
-                    stack.Add(ResolveGlobal(module, name));
+                    Push(ResolveGlobal(module, name));
                     break;
                 }
                 case 0x93:                                                                        // STACK_GLOBAL
                 {
                     var name = Pop() as string ?? throw Corrupt("STACK_GLOBAL without a name");
                     var module = Pop() as string ?? throw Corrupt("STACK_GLOBAL without a module");
-                    stack.Add(ResolveGlobal(module, name));
+                    Push(ResolveGlobal(module, name));
                     break;
                 }
-                case (byte)'Q': stack.Add(PersistentLoad(Pop())); break;                          // BINPERSID
+                case (byte)'Q': Push(PersistentLoad(Pop())); break;                          // BINPERSID
                 case (byte)'R':                                                                   // REDUCE
                 {
                     var args = Pop() as object?[] ?? throw Corrupt("REDUCE without an argument tuple");
                     var callable = Pop();
-                    stack.Add(Call(callable, args));
+                    Push(Call(callable, args));
                     break;
                 }
                 case (byte)'b':                                                                   // BUILD
@@ -150,6 +155,18 @@ internal sealed class RestrictedUnpickler
                     throw Corrupt($"unsupported pickle opcode 0x{op:x2}");
             }
         }
+    }
+
+    private void Push(object? value)
+    {
+        if (++values > MaxValues) throw Corrupt($"more than {MaxValues:N0} values; a state dict needs a few dozen per tensor");
+        stack.Add(value);
+    }
+
+    private void Memoize(long key)
+    {
+        if (++values > MaxValues) throw Corrupt($"more than {MaxValues:N0} values; a state dict needs a few dozen per tensor");
+        memo[key] = Peek();
     }
 
     private T Counted<T>(T container)

@@ -71,10 +71,9 @@ public static class SafetensorsFormat
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new CheckpointException($"{path}: corrupt safetensors header (a JSON {doc.RootElement.ValueKind}, not an object)");
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var p in doc.RootElement.EnumerateObject())
-                if (!names.Add(p.Name))
-                    throw new CheckpointException($"{path}: corrupt safetensors header (the name '{p.Name}' appears twice)");
+            CheckNames(doc.RootElement, path);
+            if (doc.RootElement.TryGetProperty("__metadata__", out var meta) && meta.ValueKind == JsonValueKind.Object)
+                CheckNames(meta, path);
             return doc;
         }
         catch
@@ -83,6 +82,30 @@ public static class SafetensorsFormat
             throw;
         }
     }
+
+    /// <summary>
+    /// Names must be unique and valid UTF-8, as must string values: the parser defers both checks to the
+    /// first read of a string, which would otherwise fail far from here with an InvalidOperationException.
+    /// </summary>
+    private static void CheckNames(JsonElement obj, string path)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var p in obj.EnumerateObject())
+            {
+                if (!names.Add(p.Name))
+                    throw new CheckpointException($"{path}: corrupt safetensors header (the name '{Shorten(p.Name)}' appears twice)");
+                if (p.Value.ValueKind == JsonValueKind.String) _ = p.Value.GetString();
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CheckpointException($"{path}: corrupt safetensors header (a string that is not valid UTF-8: {e.Message})");
+        }
+    }
+
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     private static Entry ParseEntry(JsonProperty p, string path)
     {

@@ -35,6 +35,8 @@ public static class TorchCheckpointFormat
         if (pickles.Count != 1)
             throw new CheckpointException($"{path}: not a torch.save archive (expected one PREFIX/data.pkl record, found {pickles.Count})");
         var prefix = pickles[0].FullName[..^"data.pkl".Length];
+        if (pickles[0].Length > RestrictedUnpickler.MaxPickleBytes)
+            throw new CheckpointException($"{path}: record '{pickles[0].FullName}' claims {pickles[0].Length:N0} bytes, more than the {RestrictedUnpickler.MaxPickleBytes:N0} any state dict's pickle needs");
         var root = RestrictedUnpickler.Load(ReadEntry(pickles[0], path, fileLength), path);
         var storages = new Dictionary<string, StorageUse>();
         var views = new Dictionary<ViewKey, CheckpointTensor>();
@@ -167,7 +169,8 @@ public static class TorchCheckpointFormat
         storage.ElementsViewed += numel;
         if (storage.ElementsViewed > storageNumel)
             throw new CheckpointException($"{path}: the tensors viewing storage 'data/{t.Storage.Key}' need {storage.ElementsViewed:N0} elements, " +
-                                          $"more than its {storageNumel:N0} (overlapping views, as a state dict never has; at tensor '{name}')");
+                                          $"more than its {storageNumel:N0}: overlapping or expanded (stride 0) views, which a state dict of parameters never has " +
+                                          $"(at tensor '{name}'; save such tensors with .contiguous())");
         return new CheckpointTensor(t.Storage.DType, t.Shape, Gather(t, storage.Bytes, numel, size));
     }
 

@@ -15,6 +15,7 @@ public static class IdxFile
     {
         var (dims, data) = Read(path, 0x803);
         if (dims[1] < 1 || dims[2] < 1) throw new MobileOneException($"{path}: images of {dims[1]}x{dims[2]} pixels have no pixels");
+        ResourceLimits.Current.CheckImage(dims[2], dims[1], path);
         return (dims[0], dims[1], dims[2], data);
     }
 

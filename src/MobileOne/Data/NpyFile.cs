@@ -58,6 +58,8 @@ public static partial class NpyFile
         else if (major is 2 or 3 && bytes.Length >= 12) { headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); start = 12; }
         else throw new MobileOneException($"{path}: unsupported .npy version {major}");
         if (start + headerLen > bytes.Length) throw new MobileOneException($"{path}: truncated .npy header");
+        // NumPy itself refuses longer headers (max_header_size); the regular expressions below need the bound.
+        if (headerLen > MaxHeader) throw new MobileOneException($"{path}: a .npy header of {headerLen:N0} bytes, more than the {MaxHeader:N0} NumPy accepts");
         var header = Encoding.Latin1.GetString(bytes, start, (int)headerLen);
         var descr = Descr().Match(header);
         var fortran = FortranOrder().Match(header);
@@ -86,6 +88,8 @@ public static partial class NpyFile
             throw new MobileOneException($"{path}: shape ({string.Join(", ", shape)}) needs {needed:N0} data bytes, the file has {data.Length:N0} (truncated?)");
         return (shape, size, data);
     }
+
+    private const int MaxHeader = 10_000;
 
     // A tensor has at most a few dozen dimensions (LibTorch refuses more than 64).
     private const int MaxDims = 32;

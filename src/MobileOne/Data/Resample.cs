@@ -2,7 +2,8 @@ namespace MobileOne.Data;
 
 /// <summary>
 /// Separable image resampling with PIL's antialiased bilinear filter: a triangle of support 1 stretched
-/// by the downscale factor, weights normalised per output pixel, rounded to 8 bits after each pass.
+/// by the downscale factor, weights normalised per output pixel, then applied as PIL applies them to
+/// 8-bit images (22-bit fixed point, rounded, clipped to 8 bits after each pass).
 /// </summary>
 public static class Resample
 {
@@ -60,11 +61,11 @@ public static class Resample
     private static void Accumulate(byte[] s, Coefficients c, int o, int origin, int step, byte[] dst, int d)
     {
         int start = c.Starts[o], n = c.Counts[o], wbase = o * c.Stride;
-        double r = 0, g = 0, b = 0;
+        int r = Half, g = Half, b = Half;
         for (int k = 0; k < n; k++)
         {
             int idx = origin + (start + k) * step;
-            double wk = c.Weights[wbase + k];
+            int wk = c.Weights[wbase + k];
             r += s[idx] * wk;
             g += s[idx + 1] * wk;
             b += s[idx + 2] * wk;
@@ -74,6 +75,10 @@ public static class Resample
         dst[d + 2] = Clip(b);
     }
 
+    // PIL's PRECISION_BITS for 8-bit images: 32 - 8 - 2.
+    private const int PrecisionBits = 22;
+    private const int Half = 1 << (PrecisionBits - 1);
+
     private static RgbImage Window(RgbImage src, int left, int top, int width, int height)
     {
         var dst = new byte[checked(width * height * 3)];
@@ -82,13 +87,13 @@ public static class Resample
         return new RgbImage(width, height, dst);
     }
 
-    private static byte Clip(double v) => (byte)Math.Clamp((int)Math.Round(v, MidpointRounding.AwayFromZero), 0, 255);
+    private static byte Clip(int v) => v <= 0 ? (byte)0 : v >= 255 << PrecisionBits ? (byte)255 : (byte)(v >> PrecisionBits);
 
     /// <summary>
     /// Filter taps for the output pixels [first, first + Count) of a resize from inSize to outSize: per
     /// output pixel the first source pixel, the number of taps and their normalised weights.
     /// </summary>
-    private sealed record Coefficients(int[] Starts, int[] Counts, double[] Weights, int Stride)
+    private sealed record Coefficients(int[] Starts, int[] Counts, int[] Weights, int Stride)
     {
         public int Count => Starts.Length;
 
@@ -106,7 +111,8 @@ public static class Resample
             int stride = (int)Math.Ceiling(support) * 2 + 1;
             var starts = new int[count];
             var counts = new int[count];
-            var weights = new double[checked(count * stride)];
+            var weights = new int[checked(count * stride)];
+            var w = new double[stride];
             for (int i = 0; i < count; i++)
             {
                 double center = (first + i + 0.5) * scale;
@@ -117,12 +123,12 @@ public static class Resample
                 for (int k = 0; k < n; k++)
                 {
                     double t = Math.Abs((k + min - center + 0.5) / filterScale);
-                    double w = t < 1 ? 1 - t : 0;
-                    weights[i * stride + k] = w;
-                    total += w;
+                    w[k] = t < 1 ? 1 - t : 0;
+                    total += w[k];
                 }
-                if (total > 0)
-                    for (int k = 0; k < n; k++) weights[i * stride + k] /= total;
+                // Normalised in double, then rounded to fixed point, as PIL does (the triangle is never negative).
+                for (int k = 0; k < n; k++)
+                    weights[i * stride + k] = (int)(0.5 + (total != 0 ? w[k] / total : w[k]) * (1 << PrecisionBits));
                 starts[i] = min;
                 counts[i] = Math.Max(n, 0);
             }

@@ -30,17 +30,17 @@ public sealed class OnnxEngine : IInferenceEngine
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // Failures reach the user as this engine's one-line errors, not as ONNX Runtime's own log lines.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
-        _ = BoundedArena.Value;
-        options.AddSessionConfigEntry("session.use_env_allocators", "1");
         try
         {
+            if (BoundedArena.Value) options.AddSessionConfigEntry("session.use_env_allocators", "1");
             session = new InferenceSession(load(), options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new MobileOneException($"{source}: not a valid ONNX model ({FirstLine(e.Message)})");
+            throw IsOutOfArena(e) ? OutOfArena(source, "loading the model") : new MobileOneException($"{source}: not a valid ONNX model ({FirstLine(e.Message)})");
         }
         finally
         {
@@ -85,12 +85,22 @@ public sealed class OnnxEngine : IInferenceEngine
     /// </summary>
     private static readonly Lazy<bool> BoundedArena = new(() =>
     {
+        long cap = ResourceLimits.Current.MaxRuntimeBytes;
+        if (cap <= 0) return false;
         using var memory = new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
         // Extend by what is asked (strategy 1), not by doubling, so the cap is spent on tensors.
-        using var arena = new OrtArenaCfg((uint)ResourceLimits.Current.MaxRuntimeBytes, 1, -1, -1);
+        using var arena = new OrtArenaCfg((uint)Math.Min(cap, ResourceLimits.MaxRuntimeCap), 1, -1, -1);
         OrtEnv.Instance().CreateAndRegisterAllocator(memory, arena);
         return true;
     });
+
+    private static bool IsOutOfArena(OnnxRuntimeException e) =>
+        e.Message.Contains("BFCArena", StringComparison.Ordinal) || e.Message.Contains("Failed to allocate memory", StringComparison.Ordinal);
+
+    /// <summary>Running out of the capped arena, as a refusal that names the limit.</summary>
+    private static ResourceLimitException OutOfArena(string source, string what) =>
+        new($"{source}: {what} needs more than the {ResourceLimits.Current.MaxRuntimeBytes >> 20} MiB ONNX Runtime may use; " +
+            $"set {ResourceLimits.RuntimeVariable} (in MiB, at most {ResourceLimits.MaxRuntimeCap >> 20}; 0 for no cap) to raise it");
 
     private MobileOneException Invalid(string what)
     {
@@ -174,7 +184,8 @@ public sealed class OnnxEngine : IInferenceEngine
             catch (OnnxRuntimeException e)
             {
                 // The graph is only partly checked at load: shape or kernel errors surface on the first run.
-                throw new MobileOneException($"{Source}: ONNX Runtime failed to run the model on a {n}x{c}x{h}x{w} input ({FirstLine(e.Message)})");
+                var what = $"running the model on a {n}x{c}x{h}x{w} input";
+                throw IsOutOfArena(e) ? OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({FirstLine(e.Message)})");
             }
         };
     }

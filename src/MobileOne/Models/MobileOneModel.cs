@@ -52,11 +52,14 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// </summary>
     public void CheckInput(IReadOnlyList<long> shape, string source) => CheckInput(shape, Config.InChannels, source);
 
-    /// <summary>As <see cref="CheckInput(IReadOnlyList{long}, string)"/>, for a model of <paramref name="channels"/> input channels not built yet.</summary>
-    public static void CheckInput(IReadOnlyList<long> shape, int channels, string source)
+    /// <summary>
+    /// As <see cref="CheckInput(IReadOnlyList{long}, string)"/>, before a model is built: for
+    /// <paramref name="channels"/> input channels, or any number when null.
+    /// </summary>
+    public static void CheckInput(IReadOnlyList<long> shape, int? channels, string source)
     {
-        if (shape.Count != 4 || shape[1] != channels)
-            throw new MobileOneException($"{source}: expected shape [N, {channels}, H, W], found [{string.Join(", ", shape)}]");
+        if (shape.Count != 4 || (channels is int c && shape[1] != c))
+            throw new MobileOneException($"{source}: expected shape [N, {channels?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "C"}, H, W], found [{string.Join(", ", shape)}]");
         if (shape[0] < 1) throw new MobileOneException($"{source}: the batch is empty");
         ResourceLimits.Current.CheckInput(shape[3], shape[2], source);
     }

@@ -49,6 +49,9 @@ public sealed partial class WorkerHandle : IDisposable
         start.Environment["DOTNET_GCHeapHardLimit"] = $"0x{(long)options.MemoryMb << 20:x}";
         start.Environment["DOTNET_gcServer"] = "0";
         start.Environment["OMP_NUM_THREADS"] = "1";
+        // ONNX Runtime's arena is capped at half the memory cap (the default, 4 GiB, is above the campaign's
+        // 2 GB): what is checked is that the cap holds, so a runaway graph fails inside it.
+        start.Environment["MOBILEONE_MAX_RUNTIME_MB"] = $"{Math.Min(options.MemoryMb / 2, 4095)}";
         process = Process.Start(start) ?? throw new InvalidOperationException("cannot start the worker process");
         Starts++;
         replies = [];
