@@ -50,7 +50,7 @@ public sealed class ConfigAndNpyTests : FileTest
     [InlineData("{\"width_multipliers\": [1, 1, 1, 1], \"num_conv_branches\": 0}", "num_conv_branches must be between 1 and 64, found 0")]
     [InlineData("{\"width_multipliers\": [1, 1, 0.001, 1]}", "width_multipliers[2]")]
     [InlineData("{\"width_multipliers\": [1, 1, 0.05, 1], \"use_se\": true}", "use_se needs at least 16 channels in stage 3")]
-    [InlineData("{\"width_multipliers\": [1, 1, 1, 1], \"num_blocks_per_stage\": [2, 8, 0, 1]}", "num_blocks_per_stage[2] must be between 1 and 1024")]
+    [InlineData("{\"width_multipliers\": [1, 1, 1, 1], \"num_blocks_per_stage\": [2, 8, 0, 1]}", "num_blocks_per_stage[2] must be between 1 and 128")]
     [InlineData("[1, 2]", "expected a JSON object")]
     public void InvalidConfigsAreExplained(string json, string fragment) =>
         Assert.Contains(fragment, Assert.ThrowsAny<MobileOneException>(() => MobileOneConfig.FromJson(json)).Message);

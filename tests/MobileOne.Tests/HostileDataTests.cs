@@ -71,7 +71,7 @@ public sealed class HostileDataTests : FileTest
     }
 
     [Theory]
-    [InlineData("""{"width_multipliers": [1, 1, 1, 1], "num_blocks_per_stage": [2, 100000000, 10, 1]}""", "num_blocks_per_stage[1] must be between 1 and 1024")]
+    [InlineData("""{"width_multipliers": [1, 1, 1, 1], "num_blocks_per_stage": [2, 100000000, 10, 1]}""", "num_blocks_per_stage[1] must be between 1 and 128")]
     [InlineData("""{"width_multipliers": [1024, 512, 256, 128]}""", ResourceLimits.ModelVariable)]            // 65,536 channels in every stage
     [InlineData("""{"width_multipliers": [1, 1, 1, 1], "num_classes": 2147483647}""", ResourceLimits.ModelVariable)]
     public void AbsurdConfigurationsAreRefusedBeforeAllocation(string json, string fragment)

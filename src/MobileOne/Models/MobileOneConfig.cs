@@ -14,7 +14,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     public static readonly IReadOnlyList<int> BaseChannels = [64, 128, 256, 512];
 
     /// <summary>Most block pairs a stage may have (the paper's deepest stage has 10).</summary>
-    public const int MaxBlocksPerStage = 1024;
+    public const int MaxBlocksPerStage = 128;
 
     /// <summary>Ratio of the Squeeze-Excite bottleneck to its input channels (Apple's <c>rd_ratio</c>).</summary>
     public const double SqueezeExciteRatio = 0.0625;
