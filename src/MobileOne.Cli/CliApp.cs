@@ -24,6 +24,7 @@ public static class CliApp
         {
             InfoCommand.Create(console),
             ForwardCommand.Create(console),
+            FeaturesCommand.Create(console),
             ReparamCommand.Create(console),
             ExportCommand.Create(console),
             PredictCommand.Create(console),

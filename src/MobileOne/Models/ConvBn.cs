@@ -11,10 +11,10 @@ namespace MobileOne.Models;
 public sealed class ConvBn : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the branch.</summary>
-    public ConvBn(long inChannels, long outChannels, long kernelSize, long stride, long padding, long groups)
+    public ConvBn(long inChannels, long outChannels, long kernelSize, long stride, long padding, long groups, long dilation = 1)
         : base(nameof(ConvBn))
     {
-        conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, groups: groups, bias: false);
+        conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, dilation: dilation, groups: groups, bias: false);
         bn = nn.BatchNorm2d(outChannels);
         RegisterComponents();
     }

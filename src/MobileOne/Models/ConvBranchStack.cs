@@ -29,7 +29,7 @@ public static class ConvBranchStack
         using var scope = NewDisposeScope();
         // Stacked channels are ordered (branch, channel).
         Tensor Stack(Func<ConvBn, Tensor> pick) => cat(branches.Select(pick).ToArray(), 0);
-        var y = nn.functional.conv2d(x, Stack(b => b.Conv.weight!), null, strides: [spec.Stride, spec.Stride], padding: [spec.Padding, spec.Padding]);
+        var y = nn.functional.conv2d(x, Stack(b => b.Conv.weight!), null, strides: [spec.Stride, spec.Stride], padding: [spec.Padding, spec.Padding], dilation: [spec.Dilation, spec.Dilation]);
 
         Tensor runningMean, runningVar;
         using (no_grad())

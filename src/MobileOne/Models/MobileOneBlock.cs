@@ -20,14 +20,16 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
         if (inferenceMode)
         {
             reparam_conv = nn.Conv2d(spec.InChannels, spec.OutChannels, spec.KernelSize, stride: spec.Stride,
-                padding: spec.Padding, groups: spec.Groups, bias: true);
+                padding: spec.Padding, dilation: spec.Dilation, groups: spec.Groups, bias: true);
         }
         else
         {
             if (spec.HasSkip) rbr_skip = nn.BatchNorm2d(spec.InChannels);
             rbr_conv = nn.ModuleList(Enumerable.Range(0, spec.NumConvBranches)
-                .Select(_ => new ConvBn(spec.InChannels, spec.OutChannels, spec.KernelSize, spec.Stride, spec.Padding, spec.Groups))
+                .Select(_ => new ConvBn(spec.InChannels, spec.OutChannels, spec.KernelSize, spec.Stride, spec.Padding, spec.Groups, spec.Dilation))
                 .ToArray());
+            // The 1x1 scale branch has no taps to spread: it stays undilated, and its kernel zero-padded to kxk
+            // is the centre tap of the dilated kernel, so the fold stays exact.
             if (spec.HasScale) rbr_scale = new ConvBn(spec.InChannels, spec.OutChannels, 1, spec.Stride, 0, spec.Groups);
         }
         RegisterComponents();

@@ -29,8 +29,10 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         int inChannels = 3,
         IReadOnlyList<int>? strides = null,
         bool useScaleBranch = true,
-        bool useSkipBranch = true)
+        bool useSkipBranch = true,
+        int outputStride = 32)
     {
+        MaxOutputStride = outputStride;
         UseScaleBranch = useScaleBranch;
         UseSkipBranch = useSkipBranch;
         NumBlocksPerStage = numBlocksPerStage.ToArray();
@@ -76,8 +78,57 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     /// <summary>Whether blocks with equal input and output shapes have the BatchNorm skip branch (off for ablations).</summary>
     public bool UseSkipBranch { get; }
 
-    /// <summary>Total downsampling from input to the last feature map.</summary>
-    public int OutputStride => Strides.Aggregate(1, (a, b) => a * b);
+    /// <summary>Output strides the dilation of the last stages can give (torchvision's DeepLabV3 convention).</summary>
+    public static readonly IReadOnlyList<int> SupportedOutputStrides = [8, 16, 32];
+
+    /// <summary>
+    /// The largest output stride allowed (8, 16 or 32; JSON <c>output_stride</c>). Stages whose downsampling
+    /// would exceed it run at stride 1 with dilated 3x3 convolutions instead: at 16, stage 4 with dilation 2;
+    /// at 8, stage 3 with dilation 2 and stage 4 with dilation 4. The weights are those of the undilated network.
+    /// </summary>
+    public int MaxOutputStride { get; }
+
+    /// <summary>Total downsampling from input to the last feature map, after any dilation.</summary>
+    public int OutputStride => StageLayout().Aggregate(1, (a, l) => a * l.Stride);
+
+    /// <summary>
+    /// The stride and dilation of the stem and of each stage: a stage's stride is removed, and its dilation
+    /// multiplied by it, once the running stride would exceed <see cref="MaxOutputStride"/>.
+    /// </summary>
+    public IReadOnlyList<(int Stride, int Dilation)> StageLayout()
+    {
+        var layout = new (int, int)[Strides.Count];
+        int total = 1, dilation = 1;
+        for (int s = 0; s < Strides.Count; s++)
+        {
+            int stride = Strides[s];
+            if (total * stride > MaxOutputStride)
+            {
+                dilation *= stride;
+                stride = 1;
+            }
+            total *= stride;
+            layout[s] = (stride, dilation);
+        }
+        return layout;
+    }
+
+    /// <summary>
+    /// The feature-pyramid levels (stem, then stages 1-4) with their channels and strides, known without
+    /// running the network.
+    /// </summary>
+    public IReadOnlyList<FeatureLevel> FeatureLevels()
+    {
+        var layout = StageLayout();
+        var levels = new List<FeatureLevel>(layout.Count);
+        int stride = 1;
+        for (int s = 0; s < layout.Count; s++)
+        {
+            stride *= layout[s].Stride;
+            levels.Add(new FeatureLevel(FeatureLevel.NameOf(s), s == 0 ? StemChannels : StageChannels(s - 1), stride, layout[s].Dilation));
+        }
+        return levels;
+    }
 
     /// <summary>Output channels of the stem: min(64, int(64 * a1)).</summary>
     public int StemChannels => Math.Min(64, StageChannels(0));
@@ -103,20 +154,24 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     /// </summary>
     public IReadOnlyList<IReadOnlyList<MobileOneBlockSpec>> Stages()
     {
+        var layout = StageLayout();
         var stages = new List<IReadOnlyList<MobileOneBlockSpec>>
         {
-            // The stem has a single conv branch whatever k is.
+            // The stem has a single conv branch whatever k is; it is never dilated (output stride 8 at least).
             new[] { new MobileOneBlockSpec(InChannels, StemChannels, 3, Strides[0], 1, 1, false, UseScaleBranch, UseSkipBranch) },
         };
         int inPlanes = StemChannels;
         for (int s = 0; s < 4; s++)
         {
             int planes = StageChannels(s), n = NumBlocksPerStage[s], withSe = SeBlocksInStage(s);
+            var (stride, dilation) = layout[s + 1];
+            bool strideRemoved = stride < Strides[s + 1];
             var blocks = new List<MobileOneBlockSpec>();
             for (int i = 0; i < n; i++)
             {
                 bool se = i >= n - withSe;
-                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? Strides[s + 1] : 1, inPlanes, NumConvBranches, se, UseScaleBranch, UseSkipBranch));
+                blocks.Add(new MobileOneBlockSpec(inPlanes, inPlanes, 3, i == 0 ? stride : 1, inPlanes, NumConvBranches, se, UseScaleBranch, UseSkipBranch,
+                    dilation, i == 0 && strideRemoved));
                 blocks.Add(new MobileOneBlockSpec(inPlanes, planes, 1, 1, 1, NumConvBranches, se, UseScaleBranch, UseSkipBranch));
                 inPlanes = planes;
             }
@@ -127,19 +182,30 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
 
     /// <summary>A copy with another class count.</summary>
     public MobileOneConfig WithNumClasses(int numClasses) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, numClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch, MaxOutputStride);
 
     /// <summary>A copy with another number of conv branches.</summary>
     public MobileOneConfig WithNumConvBranches(int k) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch, MaxOutputStride);
 
     /// <summary>A copy with other input channels and strides.</summary>
     public MobileOneConfig WithInput(int inChannels, IReadOnlyList<int> strides) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, inChannels, strides, UseScaleBranch, UseSkipBranch);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, inChannels, strides, UseScaleBranch, UseSkipBranch, MaxOutputStride);
 
     /// <summary>A copy with the scale and skip branches on or off (the paper's ablation of over-parameterisation).</summary>
     public MobileOneConfig WithBranches(int k, bool scale, bool skip) =>
-        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, scale, skip);
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, k, NumClasses, InChannels, Strides, scale, skip, MaxOutputStride);
+
+    /// <summary>A copy with another largest output stride (8, 16 or 32; see <see cref="MaxOutputStride"/>).</summary>
+    public MobileOneConfig WithOutputStride(int outputStride) =>
+        new(NumBlocksPerStage, WidthMultipliers, UseSe, NumConvBranches, NumClasses, InChannels, Strides, UseScaleBranch, UseSkipBranch, outputStride);
+
+    /// <summary>Refuses an output stride other than 8, 16 or 32.</summary>
+    public static void CheckOutputStride(int outputStride)
+    {
+        if (!SupportedOutputStrides.Contains(outputStride))
+            throw new MobileOneException($"output_stride must be 8, 16 or 32, found {outputStride}");
+    }
 
     private void Validate()
     {
@@ -167,6 +233,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             throw new MobileOneException($"in_channels must be between 1 and 64, found {InChannels}");
         if (Strides.Count != 5 || Strides.Any(st => st is not (1 or 2)))
             throw new MobileOneException($"strides must be 5 values of 1 or 2 (stem, stages 1-4), found [{string.Join(", ", Strides)}]");
+        CheckOutputStride(MaxOutputStride);
     }
 
     /// <summary>
@@ -197,7 +264,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             // A whole fixture file wraps the configuration in "config".
             if (root.TryGetProperty("config", out var inner) && inner.ValueKind == JsonValueKind.Object)
                 root = inner;
-            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode", "in_channels", "strides", "use_scale_branch", "use_skip_branch"];
+            string[] known = ["variant", "num_blocks_per_stage", "width_multipliers", "use_se", "num_conv_branches", "num_classes", "inference_mode", "in_channels", "strides", "use_scale_branch", "use_skip_branch", "output_stride"];
             foreach (var p in root.EnumerateObject())
                 if (!known.Contains(p.Name))
                     throw new MobileOneException($"{source}: unknown key '{p.Name}'; expected some of: {string.Join(", ", known)}");
@@ -208,6 +275,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
             bool ReadBool(string key) => !root.TryGetProperty(key, out var b) || (b.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? b.GetBoolean() : throw new MobileOneException($"{source}: '{key}' must be true or false, found {b.ValueKind}"));
             bool scaleBranch = ReadBool("use_scale_branch"), skipBranch = ReadBool("use_skip_branch");
+            int outputStride = root.TryGetProperty("output_stride", out var os) ? ReadInt(os, source, "output_stride") : 32;
             if (root.TryGetProperty("variant", out var v))
             {
                 if (v.ValueKind != JsonValueKind.String)
@@ -218,7 +286,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 var named = MobileOneVariants.Get(v.GetString()!);
                 named = classes is int c ? named.WithNumClasses(c) : named;
                 named = inChannels != 3 || strides is not null ? named.WithInput(inChannels, strides ?? DefaultStrides) : named;
-                return scaleBranch && skipBranch ? named : named.WithBranches(named.NumConvBranches, scaleBranch, skipBranch);
+                named = scaleBranch && skipBranch ? named : named.WithBranches(named.NumConvBranches, scaleBranch, skipBranch);
+                return outputStride == 32 ? named : named.WithOutputStride(outputStride);
             }
             if (!root.TryGetProperty("width_multipliers", out var widths))
                 throw new MobileOneException($"{source}: missing key 'width_multipliers' (or give a 'variant')");
@@ -239,7 +308,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                 ReadArray(widths, source, "width_multipliers", e => e.ValueKind == JsonValueKind.Number
                     ? e.GetDouble()
                     : throw new MobileOneException($"{source}: 'width_multipliers' must hold numbers, found {e.ValueKind}")),
-                useSe, k, classes ?? 1000, inChannels, strides, scaleBranch, skipBranch);
+                useSe, k, classes ?? 1000, inChannels, strides, scaleBranch, skipBranch, outputStride);
         }
     }
 
@@ -272,6 +341,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         ["strides"] = Strides,
         ["use_scale_branch"] = UseScaleBranch,
         ["use_skip_branch"] = UseSkipBranch,
+        ["output_stride"] = MaxOutputStride,
     });
 
     /// <inheritdoc/>
@@ -285,7 +355,8 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
         && InChannels == other.InChannels
         && Strides.SequenceEqual(other.Strides)
         && UseScaleBranch == other.UseScaleBranch
-        && UseSkipBranch == other.UseSkipBranch;
+        && UseSkipBranch == other.UseSkipBranch
+        && MaxOutputStride == other.MaxOutputStride;
 
     /// <summary>Equal up to the class count and the number of conv branches (which a fused model does not show).</summary>
     public bool SameBackbone(MobileOneConfig other, bool ignoreBranches) =>
@@ -311,6 +382,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
                $"widths [{widths}], k={NumConvBranches}, SE={(UseSe ? "yes" : "no")}, classes={NumClasses}" +
                (InChannels != 3 ? $", in_channels={InChannels}" : "") +
                (Strides.SequenceEqual(DefaultStrides) ? "" : $", strides [{string.Join(", ", Strides)}]") +
-               (UseScaleBranch ? "" : ", no scale branch") + (UseSkipBranch ? "" : ", no skip branch");
+               (UseScaleBranch ? "" : ", no scale branch") + (UseSkipBranch ? "" : ", no skip branch") +
+               (MaxOutputStride == 32 ? "" : $", output stride {MaxOutputStride}");
     }
 }

@@ -7,8 +7,8 @@ namespace MobileOne.Models;
 
 /// <summary>
 /// The MobileOne network (paper, Table 7): a stride-2 stem block, four stages of depthwise/pointwise
-/// <see cref="MobileOneBlock"/> pairs, global average pooling and a linear classifier. Output stride 32;
-/// any input size and batch size. State-dict names follow Apple's reference
+/// <see cref="MobileOneBlock"/> pairs, global average pooling and a linear classifier. Output stride 32, or
+/// 16 or 8 with dilated last stages (<see cref="MobileOneConfig.MaxOutputStride"/>); any input size and batch size. State-dict names follow Apple's reference
 /// (<c>stage0</c>..<c>stage4</c>, <c>linear</c>), so its checkpoints load unchanged.
 /// </summary>
 public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
@@ -85,9 +85,31 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
         }
     }
 
+    /// <summary>The feature-pyramid levels (stem, stage1..stage4): names, channels and strides, without running the network.</summary>
+    public IReadOnlyList<FeatureLevel> FeatureLevels => Config.FeatureLevels();
+
     /// <summary>
-    /// The feature maps after the stem and after each stage (strides 2, 4, 8, 16, 32): what a
-    /// detection or segmentation head consumes.
+    /// The feature pyramid: the maps after the stem and after each stage (strides 2, 4, 8, 16, 32 at output
+    /// stride 32), named and described by <see cref="FeatureLevels"/>. What a detection or segmentation head consumes.
+    /// </summary>
+    public IReadOnlyList<FeatureMap> ForwardPyramid(Tensor x) =>
+        FeatureLevels.Zip(ForwardFeatures(x), (level, map) => new FeatureMap(level, map)).ToList();
+
+    /// <summary>
+    /// A copy of this network with another largest output stride (8, 16 or 32): the same weights, the last
+    /// stages dilated instead of downsampled. Its train/eval mode is this network's.
+    /// </summary>
+    public MobileOneModel WithOutputStride(int outputStride)
+    {
+        var copy = new MobileOneModel(Config.WithOutputStride(outputStride), IsFused);
+        // Dilation changes no parameter shape and no branch set, so the state dicts match key for key.
+        copy.load_state_dict(state_dict());
+        copy.train(training);
+        return copy;
+    }
+
+    /// <summary>
+    /// The feature maps after the stem and after each stage, unnamed (see <see cref="ForwardPyramid"/>).
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {

@@ -54,7 +54,7 @@ public sealed class ModelProfile
         var rows = new List<StageRow>();
         int h = height, w = width;
         var stages = config.Stages();
-        int stride = 1;
+        var levels = config.FeatureLevels();
         for (int s = 0; s < stages.Count; s++)
         {
             long pu = 0, pf = 0, mu = 0, mf = 0;
@@ -70,9 +70,8 @@ public sealed class ModelProfile
                 mf += cost.MacsFused * pixels + cost.SeMacs;
             }
             if (h < 1 || w < 1) throw new MobileOneException($"input {height}x{width} is too small: stage {s} would have no output pixels");
-            stride *= config.Strides[s];
-            rows.Add(new StageRow(s == 0 ? "stem" : $"stage{s}", s == 0 ? 1 : stages[s].Count / 2, stages[s][^1].OutChannels,
-                stride, h, w, pu, pf, mu, mf));
+            rows.Add(new StageRow(levels[s].Name, s == 0 ? 1 : stages[s].Count / 2, stages[s][^1].OutChannels,
+                levels[s].Stride, h, w, pu, pf, mu, mf));
         }
         long c = config.StageChannels(3);
         return new ModelProfile(config, height, width, rows, HeadParameters(config), c * config.NumClasses);
