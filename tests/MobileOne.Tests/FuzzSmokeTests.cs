@@ -26,7 +26,7 @@ public sealed class FuzzSmokeTests : FileTest
         var driver = DriverAssembly();
         Assert.True(File.Exists(driver), $"fuzz driver not built: {driver}");
         // The run stops starting inputs after 75 s so that a library with hangs and crashes still fails in bounded time.
-        var (code, output) = RunDriver(driver, "--inputs", $"{Inputs}", "--seed", $"{Seed}", "--out", Dir.Path, "--timeout-ms", "5000", "--max-seconds", "75");
+        var (code, output) = RunDriver(driver, "--inputs", $"{Inputs}", "--seed", $"{Seed}", "--out", Dir.Path, "--timeout-ms", "15000", "--max-seconds", "75");
         var summaryPath = Path.Combine(Dir.Path, "summary.json");
         Assert.True(File.Exists(summaryPath), $"the driver wrote no summary (exit code {code}):\n{output}");
         using var summary = JsonDocument.Parse(File.ReadAllText(summaryPath));
