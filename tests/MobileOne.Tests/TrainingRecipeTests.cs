@@ -23,6 +23,22 @@ public class TrainingRecipeTests
     }
 
     [Fact]
+    public void AWarmUpLongerThanHalfTheRunIsClampedWithAWarning()
+    {
+        var warnings = new List<string>();
+        // One epoch of 100 steps against five epochs of warm-up: the peak would never be reached.
+        var s = CosineSchedule.ForRun(0.1, 0, warmupSteps: 500, totalSteps: 100, 1e-4, 1e-5, warnings.Add);
+        Assert.Equal(50, s.WarmupSteps);
+        Assert.Equal("the warm-up of 500 steps would take more than half of the 100-step run; it is shortened to 50 steps", Assert.Single(warnings));
+        Assert.Equal(0.1, s.LearningRate(49), 12);   // the peak, at the end of the clamped warm-up
+        Assert.Equal(0.05, s.LearningRate(75), 12);  // then half the cosine by three quarters of the run
+
+        var kept = CosineSchedule.ForRun(0.1, 0, warmupSteps: 10, totalSteps: 110, 1e-4, 1e-5, warnings.Add);
+        Assert.Equal(new CosineSchedule(0.1, 0, 10, 110, 1e-4, 1e-5), kept);
+        Assert.Single(warnings);
+    }
+
+    [Fact]
     public void WeightDecayIsAnnealedOnTheSameCosine()
     {
         var s = new CosineSchedule(0.1, 0, 0, 100, 1e-4, 1e-5);

@@ -16,6 +16,24 @@ public sealed record CosineSchedule(double BaseLr, double MinLr, int WarmupSteps
         return MinLr + (BaseLr - MinLr) * 0.5 * (1 + Math.Cos(Math.PI * t));
     }
 
+    /// <summary>
+    /// The schedule of a run of <paramref name="totalSteps"/> steps whose warm-up asks for
+    /// <paramref name="warmupSteps"/>. A warm-up that would not end before half the run is clamped to half of
+    /// it, and <paramref name="warn"/> says so: otherwise a short run (one epoch against the default five of
+    /// warm-up) never reaches its peak learning rate.
+    /// </summary>
+    public static CosineSchedule ForRun(double baseLr, double minLr, int warmupSteps, int totalSteps,
+        double weightDecayStart, double weightDecayEnd, Action<string> warn)
+    {
+        int limit = totalSteps / 2;
+        if (warmupSteps > limit)
+        {
+            warn($"the warm-up of {warmupSteps:N0} steps would take more than half of the {totalSteps:N0}-step run; it is shortened to {limit:N0} steps");
+            warmupSteps = limit;
+        }
+        return new CosineSchedule(baseLr, minLr, warmupSteps, totalSteps, weightDecayStart, weightDecayEnd);
+    }
+
     /// <summary>Weight decay at <paramref name="step"/>.</summary>
     public double WeightDecay(int step)
     {

@@ -71,8 +71,8 @@ public static class Trainer
         var valLoader = TrainingData.EvalLoader(valSet, options, Math.Max(options.BatchSize, 64));
         int perEpoch = loader.BatchesPerEpoch;
         long total = (long)perEpoch * options.Epochs;
-        var schedule = new CosineSchedule(options.EffectiveLr, options.MinLr, (int)Math.Round(options.WarmupEpochs * perEpoch), (int)total,
-            options.WeightDecay, options.WeightDecayEnd);
+        var schedule = CosineSchedule.ForRun(options.EffectiveLr, options.MinLr, (int)Math.Round(options.WarmupEpochs * perEpoch), (int)total,
+            options.WeightDecay, options.WeightDecayEnd, observer.Message);
 
         var position = new RunFolder.Position(0, 0, 0, 0, 0, 0);
         var history = new List<EpochMetrics>();
