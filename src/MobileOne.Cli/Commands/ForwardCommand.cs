@@ -1,9 +1,7 @@
 using System.CommandLine;
 using MobileOne.Checkpoints;
 using MobileOne.Data;
-using MobileOne.Models;
-using MobileOne.Reparameterization;
-using TorchSharp;
+using MobileOne.Inference;
 using static TorchSharp.torch;
 
 namespace MobileOne.Cli.Commands;
@@ -25,20 +23,14 @@ internal static class ForwardCommand
         command.Add(fuse);
         command.SetAction(parsed =>
         {
-            var config = model.Resolve(parsed);
             using var scope = NewDisposeScope();
-            var inputPath = parsed.GetValue(input)!.FullName;
-            using var x = NpyFile.Read(inputPath);
-            MobileOneModel.CheckInput(x.shape, config?.InChannels, inputPath);
-            var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
-            loaded.Model.CheckInput(x.shape, inputPath);
-            var net = parsed.GetValue(fuse) && !loaded.Fused ? Reparameterizer.Fuse(loaded.Model, console.Warn) : loaded.Model;
-            Tensor logits;
-            using (no_grad()) logits = TorchErrors.Run(() => net.forward(x), $"running the model on {inputPath}");
+            var batch = CheckpointBatch.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(input)!.FullName,
+                model.Resolve(parsed), fuse: parsed.GetValue(fuse), warn: console.Warn);
+            var logits = batch.Run((net, x) => net.forward(x));
             var outPath = parsed.GetValue(output)!.FullName;
             NpyFile.Write(outPath, logits);
             console.Out.WriteLine(
-                $"{Describe(loaded)} -> logits [{string.Join(", ", logits.shape)}] written to {outPath}");
+                $"{Describe(batch.Checkpoint)} -> logits [{string.Join(", ", logits.shape)}] written to {outPath}");
             return 0;
         });
         return command;

@@ -57,7 +57,7 @@ public static partial class LayoutConverter
         if (list.Any(k => k.StartsWith("stage0.", StringComparison.Ordinal))) return CheckpointLayout.Apple;
         throw new CheckpointException(
             $"{source}: not a MobileOne checkpoint in a known layout (Apple 'stage0.*', timm 'stem.*'/'stages.*', mmpretrain 'backbone.*'); " +
-            $"first keys: {string.Join(", ", list.Take(5).Select(k => k.Length <= 80 ? k : k[..77] + "..."))}");
+            $"first keys: {string.Join(", ", list.Take(5).Select(k => IO.MessageText.Shorten(k)))}");
     }
 
     /// <summary>Apple's name for a key of the given layout.</summary>

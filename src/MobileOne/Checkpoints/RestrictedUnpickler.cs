@@ -159,14 +159,20 @@ internal sealed class RestrictedUnpickler
 
     private void Push(object? value)
     {
-        if (++values > MaxValues) throw Corrupt($"more than {MaxValues:N0} values; a state dict needs a few dozen per tensor");
+        CountValue();
         stack.Add(value);
     }
 
     private void Memoize(long key)
     {
-        if (++values > MaxValues) throw Corrupt($"more than {MaxValues:N0} values; a state dict needs a few dozen per tensor");
+        CountValue();
         memo[key] = Peek();
+    }
+
+    /// <summary>Every value pushed or memoised costs memory: both count against one budget.</summary>
+    private void CountValue()
+    {
+        if (++values > MaxValues) throw Corrupt($"more than {MaxValues:N0} values; a state dict needs a few dozen per tensor");
     }
 
     private T Counted<T>(T container)

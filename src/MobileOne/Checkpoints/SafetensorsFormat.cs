@@ -95,7 +95,7 @@ public static class SafetensorsFormat
             foreach (var p in obj.EnumerateObject())
             {
                 if (!names.Add(p.Name))
-                    throw new CheckpointException($"{path}: corrupt safetensors header (the name '{Shorten(p.Name)}' appears twice)");
+                    throw new CheckpointException($"{path}: corrupt safetensors header (the name '{IO.MessageText.Shorten(p.Name)}' appears twice)");
                 if (p.Value.ValueKind == JsonValueKind.String) _ = p.Value.GetString();
             }
         }
@@ -104,8 +104,6 @@ public static class SafetensorsFormat
             throw new CheckpointException($"{path}: corrupt safetensors header (a string that is not valid UTF-8: {e.Message})");
         }
     }
-
-    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     private static Entry ParseEntry(JsonProperty p, string path)
     {

@@ -146,7 +146,7 @@ public static class TorchCheckpointFormat
         return null;
     }
 
-    private static string Shorten(string? s) => s is null ? "None" : s.Length <= 80 ? s : s[..77] + "...";
+    private static string Shorten(string? s) => s is null ? "None" : MessageText.Shorten(s);
 
     private static CheckpointTensor View(RestrictedUnpickler.TensorRef t, StorageUse storage, string path, string name)
     {

@@ -65,14 +65,14 @@ public static partial class NpyFile
         var fortran = FortranOrder().Match(header);
         var shapeMatch = ShapeRegex().Match(header);
         if (!descr.Success || !fortran.Success || !shapeMatch.Success)
-            throw new MobileOneException($"{path}: malformed .npy header: {Shorten(header.Trim())}");
+            throw new MobileOneException($"{path}: malformed .npy header: {MessageText.Shorten(header.Trim(), 120)}");
         if (fortran.Groups[1].Value == "True")
             throw new MobileOneException($"{path}: Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
         int size = descr.Groups[1].Value switch
         {
             "<f4" or "|f4" => 4,
             "<f8" => 8,
-            var other => throw new MobileOneException($"{path}: dtype '{Shorten(other)}' is not supported; expected little-endian float32 ('<f4') or float64 ('<f8')"),
+            var other => throw new MobileOneException($"{path}: dtype '{MessageText.Shorten(other, 120)}' is not supported; expected little-endian float32 ('<f4') or float64 ('<f8')"),
         };
         var shape = ParseShape(shapeMatch.Groups[1].Value, path);
         var data = bytes.AsMemory(start + (int)headerLen);
@@ -99,11 +99,9 @@ public static partial class NpyFile
         var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length > MaxDims) throw new MobileOneException($"{path}: the .npy shape has {parts.Length} dimensions, more than {MaxDims}");
         return parts.Select(s => long.TryParse(s.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var d)
-                ? d : throw new MobileOneException($"{path}: malformed shape in .npy header: ({Shorten(text)})"))
+                ? d : throw new MobileOneException($"{path}: malformed shape in .npy header: ({MessageText.Shorten(text, 120)})"))
             .ToArray();
     }
-
-    private static string Shorten(string s) => s.Length <= 120 ? s : s[..117] + "...";
 
     /// <summary>Writes a tensor as a float32 C-order <c>.npy</c> file, atomically.</summary>
     public static void Write(string path, Tensor t)

@@ -1,8 +1,6 @@
 using MobileOne.Checkpoints;
 using MobileOne.Data;
 using MobileOne.Models;
-using MobileOne.Reparameterization;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileOne.Inference;
@@ -35,23 +33,12 @@ public static class FeatureExtraction
     public static FeatureExtractionResult Run(string checkpointPath, string inputPath, string outputDir,
         MobileOneConfig? config = null, int? outputStride = null, bool fuse = false, Action<string>? warn = null)
     {
-        // Refuse a bad stride before the (possibly large) checkpoint is read.
-        if (outputStride is int os) MobileOneConfig.CheckOutputStride(os);
         using var scope = NewDisposeScope();
-        var x = NpyFile.Read(inputPath);
-        MobileOneModel.CheckInput(x.shape, config?.InChannels, inputPath);
-        var loaded = MobileOneCheckpoint.Load(checkpointPath, config);
-        var net = outputStride is int stride && stride != loaded.Model.Config.MaxOutputStride
-            ? loaded.Model.WithOutputStride(stride)
-            : loaded.Model;
-        if (fuse && !net.IsFused) net = Reparameterizer.Fuse(net, warn);
-        net.eval();
-        net.CheckInput(x.shape, inputPath);
-        IReadOnlyList<FeatureMap> maps;
-        using (no_grad()) maps = TorchErrors.Run(() => net.ForwardPyramid(x), $"running the model on {inputPath}");
+        var batch = CheckpointBatch.Load(checkpointPath, inputPath, config, outputStride, fuse, warn);
+        var maps = batch.Run((net, x) => net.ForwardPyramid(x));
         Directory.CreateDirectory(outputDir);
         var written = maps.Select(m => Write(m, outputDir)).ToList();
-        return new FeatureExtractionResult(loaded, net.Config, net.IsFused, written);
+        return new FeatureExtractionResult(batch.Checkpoint, batch.Network.Config, batch.Network.IsFused, written);
     }
 
     private static WrittenFeature Write(FeatureMap map, string outputDir)

@@ -157,7 +157,7 @@ public sealed class OnnxEngine : IInferenceEngine
     }
 
     private MobileOneException BadMetadata(string key, string value) =>
-        new($"{Source}: metadata '{key}' = '{(value.Length > 60 ? value[..57] + "..." : value)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
+        new($"{Source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
 
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
