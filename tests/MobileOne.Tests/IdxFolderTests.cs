@@ -121,7 +121,7 @@ public sealed class IdxFolderTests : FileTest
 
         // Neither kind: the message says what a data folder holds, and names no command-line option.
         Directory.CreateDirectory(Dir.File("empty"));
-        var neither = Assert.Throws<MobileOneException>(() => TrainingData.Load(TrainOptions.ForData(Dir.File("empty"))));
+        var neither = Assert.Throws<MobileOneException>(() => TrainingData.Load(Dir.File("empty")));
         Assert.Contains($"{Dir.File("empty")}: not a data set", neither.Message);
         Assert.Contains("train-images-idx3-ubyte", neither.Message);
         Assert.DoesNotContain("--", neither.Message);

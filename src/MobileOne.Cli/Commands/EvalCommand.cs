@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using MobileOne.Data;
 using MobileOne.Checkpoints;
 using MobileOne.Reparameterization;
 using MobileOne.Training;
@@ -30,10 +31,10 @@ internal static class EvalCommand
             var options = RunOptionsBeside(path, parsed.GetValue(data)!, loaded.Model.Config.InChannels);
             if (parsed.GetValue(size) is int s) options = options with { ImageSize = s };
             options = options with { ValSubset = parsed.GetValue(subset) };
-            var val = TrainingData.ValidationSet(options);
+            var val = TrainingData.ValidationSet(options.Data, options.ValSubset);
             if (val.ClassNames.Count != loaded.Model.Config.NumClasses)
                 throw new MobileOneException($"{val.Description} has {val.ClassNames.Count} classes; the checkpoint's classifier has {loaded.Model.Config.NumClasses}");
-            var loader = TrainingData.EvalLoader(val, options, parsed.GetValue(batch));
+            var loader = options.EvalLoader(val, parsed.GetValue(batch));
             var main = Evaluator.Evaluate(loaded.Model, loader, options.ImageSize, val.ClassNames);
             EvaluationResult? fused = null;
             if (!loaded.Fused)

@@ -73,7 +73,7 @@ internal static class QuickstartCommand
         using var fused = Reparameterizer.Fuse(best, console.Warn);
         MobileOneCheckpoint.Save(fused, run.File("fused.pth.tar"));
         var test = FashionMnist.Load(train: false);
-        var loader = TrainingData.EvalLoader(test, options, 500);
+        var loader = options.EvalLoader(test, 500);
         var evalUnfused = Evaluator.Evaluate(best, loader, 28, test.ClassNames);
         var evalFused = Evaluator.Evaluate(fused, loader, 28, test.ClassNames);
         TrainingPlots.Confusion(evalFused, run.File("confusion.png"));

@@ -1,3 +1,4 @@
+using MobileOne.Data;
 using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;

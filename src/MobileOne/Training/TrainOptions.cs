@@ -170,6 +170,17 @@ public sealed record TrainOptions
         Model = QuickstartModel.SmallImages(channels, classes).ToJson(),
     };
 
+    /// <summary>The evaluation transform of the run (resize, center crop, normalise).</summary>
+    public ImagePreprocessor EvalPreprocessing() =>
+        new ImagePreprocessor { Size = ImageSize, CropPct = EvalCropPct, Mean = Mean, Std = Std, Channels = Channels }.Validated();
+
+    /// <summary>A loader of <paramref name="val"/> with the run's evaluation transform, in order.</summary>
+    public DataLoader EvalLoader(IImageDataset val, int batchSize)
+    {
+        var pre = EvalPreprocessing();
+        return new DataLoader(val, (img, _, _, _, dst) => pre.ProcessInto(img, dst), batchSize, Channels, shuffle: false, dropLast: false, Seed, Workers);
+    }
+
     /// <summary>The resize schedule as (size, start fraction) pairs, in order; one entry when there is none.</summary>
     public IReadOnlyList<(int Size, double Start)> Resolutions()
     {

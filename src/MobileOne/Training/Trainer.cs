@@ -47,7 +47,7 @@ public static class Trainer
             throw new MobileOneException($"the model takes {config.InChannels} input channels, the data pipeline produces {options.Channels}");
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
 
-        var (trainSet, valSet) = TrainingData.Load(options);
+        var (trainSet, valSet) = TrainingData.Load(options.Data, options.TrainSubset, options.ValSubset);
         if (trainSet.ClassNames.Count != config.NumClasses)
             throw new MobileOneException($"{trainSet.Description} has {trainSet.ClassNames.Count} classes; the model has {config.NumClasses}");
 
@@ -68,7 +68,7 @@ public static class Trainer
             Normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std, Channels = options.Channels },
         };
         var loader = new DataLoader(trainSet, transform.Apply, options.BatchSize, options.Channels, shuffle: true, dropLast: true, options.Seed, options.Workers);
-        var valLoader = TrainingData.EvalLoader(valSet, options, Math.Max(options.BatchSize, 64));
+        var valLoader = options.EvalLoader(valSet, Math.Max(options.BatchSize, 64));
         int perEpoch = loader.BatchesPerEpoch;
         long total = (long)perEpoch * options.Epochs;
         var schedule = CosineSchedule.ForRun(options.EffectiveLr, options.MinLr, (int)Math.Round(options.WarmupEpochs * perEpoch), (int)total,

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using MobileOne.Data;
 
-namespace MobileOne.Training;
+namespace MobileOne.Data;
 
 /// <summary>
 /// Produces batches on worker threads while the model trains. Deterministic for a seed: the epoch's

@@ -1,4 +1,4 @@
-namespace MobileOne.Training;
+namespace MobileOne.Data;
 
 /// <summary>One batch of network inputs and labels.</summary>
 /// <param name="Images">Inputs, [Count, Channels, Size, Size] row-major.</param>

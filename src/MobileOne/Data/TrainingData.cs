@@ -1,9 +1,8 @@
-using MobileOne.Data;
 
-namespace MobileOne.Training;
+namespace MobileOne.Data;
 
 /// <summary>
-/// The data sets a <see cref="TrainOptions.Data"/> names: <c>fashion-mnist</c> (Debian's package), a folder
+/// The data sets a training run names: <c>fashion-mnist</c> (Debian's package), a folder
 /// of MNIST-format IDX files (<see cref="IdxFolder"/>), or an ImageFolder root with train/ and val/ class folders.
 /// </summary>
 public static class TrainingData
@@ -18,12 +17,15 @@ public static class TrainingData
     public static IdxFolder LoadIdx(string data, bool train) =>
         IsFashionMnistName(data) ? FashionMnist.Load(train) : IdxFolder.Load(data, train);
 
-    /// <summary>Loads (train, validation); IDX data validate on their test (t10k) split.</summary>
-    public static (IImageDataset Train, IImageDataset Val) Load(TrainOptions o)
+    /// <summary>
+    /// Loads (train, validation), each cut to at most <paramref name="trainSubset"/> and <paramref name="valSubset"/>
+    /// images when those are positive; IDX data validate on their test (t10k) split.
+    /// </summary>
+    public static (IImageDataset Train, IImageDataset Val) Load(string data, int trainSubset = 0, int valSubset = 0)
     {
-        var (train, val) = IsIdx(o.Data) ? (LoadIdx(o.Data, train: true), LoadIdx(o.Data, train: false)) : LoadImageFolders(o.Data);
-        if (o.TrainSubset > 0) train = new DatasetSubset(train, o.TrainSubset);
-        if (o.ValSubset > 0) val = new DatasetSubset(val, o.ValSubset);
+        var (train, val) = IsIdx(data) ? (LoadIdx(data, train: true), LoadIdx(data, train: false)) : LoadImageFolders(data);
+        if (trainSubset > 0) train = new DatasetSubset(train, trainSubset);
+        if (valSubset > 0) val = new DatasetSubset(val, valSubset);
         return (train, val);
     }
 
@@ -31,28 +33,17 @@ public static class TrainingData
     /// The validation split alone, for evaluation: the test split of IDX data, else DIR/val, or DIR itself
     /// when it holds the class folders (classes are then the training split's when DIR/train exists).
     /// </summary>
-    public static IImageDataset ValidationSet(TrainOptions o)
+    public static IImageDataset ValidationSet(string data, int valSubset = 0)
     {
         IImageDataset set;
-        if (IsIdx(o.Data)) set = LoadIdx(o.Data, train: false);
+        if (IsIdx(data)) set = LoadIdx(data, train: false);
         else
         {
-            var val = Path.Combine(o.Data, "val");
-            var train = Path.Combine(o.Data, "train");
-            set = ImageFolder.Load(Directory.Exists(val) ? val : o.Data, Directory.Exists(train) ? ImageFolder.Load(train).ClassNames : null);
+            var val = Path.Combine(data, "val");
+            var train = Path.Combine(data, "train");
+            set = ImageFolder.Load(Directory.Exists(val) ? val : data, Directory.Exists(train) ? ImageFolder.Load(train).ClassNames : null);
         }
-        return o.ValSubset > 0 ? new DatasetSubset(set, o.ValSubset) : set;
-    }
-
-    /// <summary>The evaluation transform of a run (resize, center crop, normalise).</summary>
-    public static ImagePreprocessor EvalPreprocessing(TrainOptions o) =>
-        new ImagePreprocessor { Size = o.ImageSize, CropPct = o.EvalCropPct, Mean = o.Mean, Std = o.Std, Channels = o.Channels }.Validated();
-
-    /// <summary>The validation loader of a run.</summary>
-    public static DataLoader EvalLoader(IImageDataset val, TrainOptions o, int batchSize)
-    {
-        var pre = EvalPreprocessing(o);
-        return new DataLoader(val, (img, _, _, _, dst) => pre.ProcessInto(img, dst), batchSize, o.Channels, shuffle: false, dropLast: false, o.Seed, o.Workers);
+        return valSubset > 0 ? new DatasetSubset(set, valSubset) : set;
     }
 
     private static bool IsFashionMnistName(string data) => data.Equals(FashionMnistName, StringComparison.OrdinalIgnoreCase);
