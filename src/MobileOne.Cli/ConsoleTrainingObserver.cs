@@ -38,13 +38,7 @@ internal sealed class ConsoleTrainingObserver(CliConsole console, bool interacti
         }
     }
 
-    public void Epoch(EpochMetrics m)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        Write(string.Format(inv, "epoch {0}: train loss {1:F4} top-1 {2:P2} | val loss {3:F4} top-1 {4:P2} top-5 {5:P2}{6} | {7:F0} s, {8:F0} img/s",
-            m.Epoch + 1, m.TrainLoss, m.TrainTop1, m.ValLoss, m.ValTop1, m.ValTop5,
-            m.EmaValTop1 is double e ? string.Format(inv, " | EMA top-1 {0:P2}", e) : "", m.Seconds, m.ImagesPerSecond));
-    }
+    public void Epoch(EpochMetrics m) => Write(m.Describe());
 
     public void Message(string text) => Write(text);
 

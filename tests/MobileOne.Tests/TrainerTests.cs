@@ -1,3 +1,4 @@
+using MobileOne.Classification;
 using MobileOne.Checkpoints;
 using MobileOne.Data;
 using MobileOne.Models;
@@ -71,32 +72,32 @@ public sealed class TrainerTests : FileTest
         RequireFashionMnist();
         var straight = Dir.File("straight");
         var straightObserver = new Observer();
-        var full = Trainer.Run(Options(), straight, resume: false, straightObserver);
+        var full = ClassificationTask.Train(Options(), straight, resume: false, straightObserver);
         Assert.Equal(TrainingOutcome.Completed, full.Outcome);
         Assert.Equal(12, full.Steps); // 2 epochs x 96 / 16
 
         // Interrupted in the middle of the first epoch (as Ctrl-C does), then resumed.
         var broken = Dir.File("broken");
         using var cancel = new CancellationTokenSource();
-        var first = Trainer.Run(Options(), broken, resume: false, new Observer(cancelAtStep: 4, cancel), cancel.Token);
+        var first = ClassificationTask.Train(Options(), broken, resume: false, new Observer(cancelAtStep: 4, cancel), cancel.Token);
         Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
         Assert.Equal(4, first.Steps);
         var resumedObserver = new Observer();
-        var second = Trainer.Run(null, broken, resume: true, resumedObserver);
+        var second = ClassificationTask.Train(null, broken, resume: true, resumedObserver);
         Assert.Equal(TrainingOutcome.Completed, second.Outcome);
         Assert.Equal(12, second.Steps);
         Assert.Equal(straightObserver.Steps.Skip(4).Select(s => s.Loss), resumedObserver.Steps.Select(s => s.Loss));
         AssertSameWeights(Weights(straight), Weights(broken), 0);
-        Assert.Equal(full.History.Select(m => m.ValTop1), second.History.Select(m => m.ValTop1));
+        Assert.Equal(full.History.Select(m => m.Val["top1"]), second.History.Select(m => m.Val["top1"]));
 
         // Stopped at a step limit across an epoch boundary, then resumed with the limit lifted.
         var limited = Dir.File("limited");
-        var part = Trainer.Run(Options() with { MaxSteps = 7 }, limited, resume: false, new Observer());
+        var part = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: false, new Observer());
         Assert.Equal(TrainingOutcome.StoppedAtLimit, part.Outcome);
-        var again = Trainer.Run(Options() with { MaxSteps = 7 }, limited, resume: true, new Observer());
+        var again = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: true, new Observer());
         Assert.Equal(TrainingOutcome.StoppedAtLimit, again.Outcome);
         Assert.Equal(7, again.Steps);
-        var rest = Trainer.Run(Options(), limited, resume: true, new Observer());
+        var rest = ClassificationTask.Train(Options(), limited, resume: true, new Observer());
         Assert.Equal(12, rest.Steps);
         AssertSameWeights(Weights(straight), Weights(limited), 0);
     }
@@ -106,7 +107,7 @@ public sealed class TrainerTests : FileTest
     {
         RequireFashionMnist();
         var run = Dir.File("run");
-        Trainer.Run(Options(epochs: 1), run, resume: false, new Observer());
+        ClassificationTask.Train(Options(epochs: 1), run, resume: false, new Observer());
         foreach (var f in new[] { "config.json", "model_config.json", "metrics.jsonl", "state.safetensors", "last.pth.tar", "best.pth.tar", "ema.pth.tar", "loss.png", "accuracy.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing");
         var metrics = new RunFolder(run).ReadMetrics();
@@ -115,8 +116,8 @@ public sealed class TrainerTests : FileTest
         // The weights load in the layout PyTorch code expects, with the run's configuration found beside them.
         var loaded = MobileOneCheckpoint.Load(Path.Combine(run, "best.pth.tar"));
         Assert.Equal(Tiny, loaded.Model.Config);
-        Assert.Contains("--resume", Assert.Throws<MobileOneException>(() => Trainer.Run(Options(), run, resume: false, new Observer())).Message);
-        Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => Trainer.Run(null, Dir.File("empty"), resume: true, new Observer())).Message);
+        Assert.Contains("resume it", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(Options(), run, resume: false, new Observer())).Message);
+        Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(null, Dir.File("empty"), resume: true, new Observer())).Message);
     }
 
     [SkippableFact]
@@ -126,10 +127,10 @@ public sealed class TrainerTests : FileTest
         RequireFashionMnist();
         var run = Dir.File("e2e");
         var options = Options(epochs: 4, trainSubset: 2000, batch: 32) with { ValSubset = 500, Augment = AugmentPolicy.None, Lr = 0.05, EmaDecay = 0.98 };
-        var result = Trainer.Run(options, run, resume: false, new Observer());
+        var result = ClassificationTask.Train(options, run, resume: false, new Observer());
         var last = result.History[^1];
-        Assert.True(last.ValTop1 > 0.6, $"validation top-1 {last.ValTop1:P1} after 4 epochs on 2,000 images (chance: 10 %)");
-        Assert.True(result.BestTop1 > 0.6);
+        Assert.True(last.Val["top1"] > 0.6, $"validation top-1 {last.Val["top1"]:P1} after 4 epochs on 2,000 images (chance: 10 %)");
+        Assert.True(result.BestScore > 0.6);
     }
 
     [SkippableFact]

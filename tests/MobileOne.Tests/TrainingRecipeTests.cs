@@ -76,10 +76,10 @@ public class TrainingRecipeTests
         Assert.Equal(0.9995, ema.DecayAt(100_000), 12);
         ema.Update(0);
         var expected = w0 * 0.1 + w1 * 0.9;
-        Assert.True(TensorAssert.MaxAbsDiff(expected, ema.Model.Linear.weight!) < 1e-6);
+        Assert.True(TensorAssert.MaxAbsDiff(expected, ((MobileOneModel)ema.Model).Linear.weight!) < 1e-6);
         ema.Update(1);                                     // d = 2/11
         expected = expected * (2.0 / 11) + w1 * (9.0 / 11);
-        Assert.True(TensorAssert.MaxAbsDiff(expected, ema.Model.Linear.weight!) < 1e-6);
+        Assert.True(TensorAssert.MaxAbsDiff(expected, ((MobileOneModel)ema.Model).Linear.weight!) < 1e-6);
     }
 
     [Theory]
@@ -143,11 +143,16 @@ public class TrainingRecipeTests
     }
 
     [Theory]
-    [InlineData("160:0.1")]
-    [InlineData("160:0,128")]
-    [InlineData("160:0,192:0.5,224:0.4")]
-    public void BadResizeSchedulesAreExplained(string schedule) =>
-        Assert.Contains("--resize-schedule", Assert.Throws<MobileOneException>(() => new TrainOptions { ResizeSchedule = schedule }.Validated()).Message);
+    [InlineData("160:0.1", "must start at fraction 0")]
+    [InlineData("160:0,128", "'128' is not SIZE:FRACTION")]
+    [InlineData("160:0,192:0.5,224:0.4", "fractions must increase")]
+    public void BadResizeSchedulesAreExplained(string schedule, string reason)
+    {
+        var message = Assert.Throws<MobileOneException>(() => new TrainOptions { ResizeSchedule = schedule }.Validated()).Message;
+        Assert.Contains("resize schedule", message);
+        Assert.Contains(reason, message);
+        Assert.DoesNotContain("--", message);
+    }
 
     [Fact]
     public void ConfigJsonHoldsTheModelAsAnObjectAndReadsOlderRunFolders()

@@ -151,8 +151,8 @@ internal static class QuickstartCommand
         sb.AppendLine($"Outcome: {r.Outcome}, {r.Steps:N0} steps.").AppendLine();
         sb.AppendLine("| epoch | train loss | train top-1 | test top-1 | EMA test top-1 | seconds | img/s |").AppendLine("|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var m in r.History)
-            sb.AppendLine(string.Format(inv, "| {0} | {1:F4} | {2:P2} | {3:P2} | {4} | {5:F0} | {6:F0} |", m.Epoch + 1, m.TrainLoss, m.TrainTop1, m.ValTop1,
-                m.EmaValTop1 is double e ? e.ToString("P2", inv) : "-", m.Seconds, m.ImagesPerSecond));
+            sb.AppendLine(string.Format(inv, "| {0} | {1:F4} | {2:P2} | {3:P2} | {4} | {5:F0} | {6:F0} |", m.Epoch + 1, m.TrainLoss, m.Train["top1"], m.Val["top1"],
+                m.EmaVal is { } e ? e["top1"].ToString("P2", inv) : "-", m.Seconds, m.ImagesPerSecond));
         sb.AppendLine().AppendLine("![loss](loss.png)").AppendLine().AppendLine("![accuracy](accuracy.png)").AppendLine();
         sb.AppendLine("## Reparameterisation").AppendLine();
         sb.AppendLine("The best checkpoint (`best.pth.tar`) was folded into a plain Conv+ReLU chain (`fused.pth.tar`, `model.onnx`).").AppendLine();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using MobileOne.Classification;
 using MobileOne.Data;
 using MobileOne.Models;
 using MobileOne.Training;
@@ -132,10 +133,12 @@ internal static class TrainCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         var observer = new ConsoleTrainingObserver(console, interactive: ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected);
-        var result = Trainer.Run(options, runDir, resume, observer, cancel.Token);
+        var result = ClassificationTask.Train(options, runDir, resume, observer, cancel.Token);
+        if (result.Outcome == TrainingOutcome.Interrupted)
+            console.Out.WriteLine($"interrupted at step {result.Steps:N0}; continue with: ./mobileone train --resume {runDir}");
         if (result.History.Count > 0)
             console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "best validation top-1 {0:P2}; weights in {1} (last.pth.tar, best.pth.tar{2})",
-                result.BestTop1, result.RunDirectory, result.History[^1].EmaValTop1 is null ? "" : ", ema.pth.tar"));
+                result.BestScore, result.RunDirectory, result.History[^1].EmaVal is null ? "" : ", ema.pth.tar"));
         return result;
     }
 }

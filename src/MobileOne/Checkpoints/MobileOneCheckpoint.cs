@@ -12,6 +12,14 @@ namespace MobileOne.Checkpoints;
 /// <param name="Variant">The named variant (s0..s4) the architecture matches, if any.</param>
 public sealed record LoadedCheckpoint(MobileOneModel Model, CheckpointLayout Layout, CheckpointFormat Format, bool Fused, string? Variant);
 
+/// <summary>A checkpoint's tensors in Apple's layout, with the architecture they belong to, before any model is built.</summary>
+/// <param name="Weights">The tensors, renamed to Apple's layout.</param>
+/// <param name="Config">The architecture: the one requested with the checkpoint's class count, or the one read off the shapes.</param>
+/// <param name="Layout">The key layout the file used.</param>
+/// <param name="Format">The file format.</param>
+/// <param name="Fused">True when the checkpoint holds inference-form (reparameterised) weights.</param>
+public sealed record CheckpointContents(StateDict Weights, MobileOneConfig Config, CheckpointLayout Layout, CheckpointFormat Format, bool Fused);
+
 /// <summary>
 /// Loads MobileOne checkpoints of any supported layout and format into a <see cref="MobileOneModel"/>,
 /// and saves models in any of them, so that Apple's and timm's PyTorch code load what is written here.
@@ -24,9 +32,20 @@ public static class MobileOneCheckpoint
     /// <summary>
     /// Reads a checkpoint. The layout (Apple, timm, mmpretrain), the format and whether it is fused are
     /// detected. Without <paramref name="config"/> the architecture is read off the tensor shapes; with it,
-    /// a checkpoint of another architecture is refused with a message naming both.
+    /// a checkpoint of another architecture is refused with a message naming both. The class count is always
+    /// the checkpoint's: a configuration names an architecture, and the classifier is whatever the weights hold.
     /// </summary>
     public static LoadedCheckpoint Load(string path, MobileOneConfig? config = null)
+    {
+        var contents = Read(path, config);
+        var model = new MobileOneModel(contents.Config, inferenceMode: contents.Fused);
+        LoadInto(model, contents.Weights, path);
+        model.eval();
+        return new LoadedCheckpoint(model, contents.Layout, contents.Format, contents.Fused, MobileOneVariants.NameOf(contents.Config, ignoreBranches: contents.Fused));
+    }
+
+    /// <summary>Reads a checkpoint's tensors and architecture as <see cref="Load"/> does, without building the model.</summary>
+    public static CheckpointContents Read(string path, MobileOneConfig? config = null)
     {
         // A training run keeps model_config.json beside its checkpoints: it records what the weights
         // cannot show (strides, input channels).
@@ -51,13 +70,14 @@ public static class MobileOneCheckpoint
         else
         {
             fused = inferred?.Fused ?? apple.Keys.Any(k => k.Contains(".reparam_conv."));
-            // Strides are not recorded in weights: the request's hold.
-            if (inferred is not null) CheckMatches(config, inferred with { Config = inferred.Config.WithInput(inferred.Config.InChannels, config.Strides) }, path);
+            if (inferred is not null)
+            {
+                // Strides are not recorded in weights: the request's hold. The class count is the weights'.
+                CheckMatches(config, inferred with { Config = inferred.Config.WithInput(inferred.Config.InChannels, config.Strides) }, path);
+                config = config.WithNumClasses(inferred.Config.NumClasses);
+            }
         }
-        var model = new MobileOneModel(config, inferenceMode: fused);
-        LoadInto(model, apple, path);
-        model.eval();
-        return new LoadedCheckpoint(model, layout, format, fused, MobileOneVariants.NameOf(config, ignoreBranches: fused));
+        return new CheckpointContents(apple, config, layout, format, fused);
     }
 
     private static void CheckMatches(MobileOneConfig requested, ConfigInference.Result found, string path)
@@ -71,18 +91,16 @@ public static class MobileOneCheckpoint
         }
         if (!found.Fused && requested.NumConvBranches != found.Config.NumConvBranches)
             throw new CheckpointException($"{path}: the checkpoint has k={found.Config.NumConvBranches} conv branches per block, the configuration asks for k={requested.NumConvBranches}");
-        if (requested.NumClasses != found.Config.NumClasses)
-            throw new CheckpointException($"{path}: the checkpoint's classifier has {found.Config.NumClasses} classes, the configuration asks for {requested.NumClasses} " +
-                                          $"(key 'linear.weight': expected [{requested.NumClasses}, {requested.StageChannels(3)}], found [{found.Config.NumClasses}, {found.Config.StageChannels(3)}])");
     }
 
     /// <summary>
     /// Copies a state dict (Apple layout) into a model, by name. Every missing key, unexpected key and
     /// shape mismatch is reported together. A missing <c>num_batches_tracked</c> is accepted, as PyTorch does.
+    /// The model's tensors that <paramref name="keep"/> names are left as they are and must not be in the file.
     /// </summary>
-    public static void LoadInto(nn.Module model, StateDict apple, string source)
+    public static void LoadInto(nn.Module model, StateDict apple, string source, Func<string, bool>? keep = null)
     {
-        var target = model.state_dict();
+        var target = model.state_dict().Where(kv => keep is null || !keep(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         var missing = target.Keys.Where(k => !apple.ContainsKey(k) && !k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
         var unexpected = apple.Keys.Where(k => !target.ContainsKey(k)).ToList();
         var mismatched = target.Where(kv => apple.TryGetValue(kv.Key, out var t) && !t.Shape.SequenceEqual(kv.Value.shape))

@@ -7,4 +7,4 @@ namespace MobileOne.Data;
 /// <param name="Channels">Channels per image.</param>
 /// <param name="Size">Height and width.</param>
 /// <param name="Index">Index of the batch within its epoch.</param>
-public sealed record Batch(float[] Images, long[] Labels, int Count, int Channels, int Size, int Index);
+public sealed record Batch(float[] Images, long[] Labels, int Count, int Channels, int Size, int Index) : IBatch;

@@ -47,6 +47,43 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
     public MobileOneConfig Config { get; }
 
     /// <summary>
+    /// How many of the five stages (<c>stage0</c>, the stem, to <c>stage4</c>) are frozen: their parameters take
+    /// no gradient and their BatchNorm layers stay in eval mode, so that their running statistics do not move
+    /// either. 0 (the default) freezes nothing, 5 the whole backbone (a linear probe). mmpretrain's
+    /// <c>frozen_stages</c> is this minus one.
+    /// </summary>
+    public int FrozenStages
+    {
+        get => frozenStages;
+        set
+        {
+            if (value is < 0 or > 5) throw new MobileOneException($"frozen stages must be 0 to 5 (stem and four stages), found {value}");
+            frozenStages = value;
+            for (int s = 0; s < stages.Length; s++)
+                foreach (var p in stages[s].parameters()) p.requires_grad = s >= value;
+            train(training);
+        }
+    }
+
+    private int frozenStages;
+
+    /// <summary>Dropout probability on the pooled features before the classifier, in training only (0: none, as Apple's model).</summary>
+    public double HeadDropout
+    {
+        get => headDropout;
+        set => headDropout = value is >= 0 and < 1 ? value : throw new MobileOneException($"dropout must be in [0, 1), found {value}");
+    }
+
+    private double headDropout;
+
+    /// <inheritdoc/>
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        for (int s = 0; s < frozenStages; s++) stages[s].eval();
+    }
+
+    /// <summary>
     /// Checks that a batch read from <paramref name="source"/> can be run: [N, C, H, W] with this model's
     /// channels, nothing empty, and an input within <see cref="ResourceLimits.MaxInputPixels"/>.
     /// </summary>
@@ -132,6 +169,7 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
         var h = x;
         foreach (var stage in stages) h = stage.call(h);
         h = h.mean([2, 3]);
+        if (training && headDropout > 0) h = nn.functional.dropout(h, headDropout, training: true);
         return Linear.call(h).MoveToOuterDisposeScope();
     }
 

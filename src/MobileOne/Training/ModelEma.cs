@@ -14,12 +14,18 @@ public sealed class ModelEma : IDisposable
     private readonly List<(Tensor Ema, Tensor Source)> pairs;
 
     /// <summary>Starts the average at the model's current weights.</summary>
-    public ModelEma(MobileOneModel model, double decay)
+    public ModelEma(MobileOneModel model, double decay) : this(model, new MobileOneModel(model.Config), decay) { }
+
+    /// <summary>
+    /// Starts the average at the model's current weights, kept in <paramref name="copy"/>: a new float32 model of
+    /// the same architecture, which the average then owns.
+    /// </summary>
+    public ModelEma(nn.Module model, nn.Module copy, double decay)
     {
         if (decay is < 0 or >= 1) throw new MobileOneException($"EMA decay must be in [0, 1), found {decay}");
         Decay = decay;
         // Kept in float32 even when the model trains in bfloat16: the average needs the precision.
-        Model = new MobileOneModel(model.Config);
+        Model = copy;
         Model.eval();
         var source = model.state_dict();
         var target = Model.state_dict();
@@ -30,7 +36,7 @@ public sealed class ModelEma : IDisposable
     }
 
     /// <summary>The averaged model (eval mode).</summary>
-    public MobileOneModel Model { get; }
+    public nn.Module Model { get; }
 
     /// <summary>Target decay.</summary>
     public double Decay { get; }

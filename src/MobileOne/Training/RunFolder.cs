@@ -34,11 +34,11 @@ public sealed class RunFolder
     /// <summary>Whether the folder holds a resumable run.</summary>
     public bool CanResume => System.IO.File.Exists(StateFile) && System.IO.File.Exists(File("config.json"));
 
-    /// <summary>Writes the resolved configuration (and the model's own, for other verbs' --config).</summary>
-    public void WriteConfig(TrainOptions o, MobileOneConfig model)
+    /// <summary>Writes the resolved configuration, and the model's own beside the checkpoints, where loaders look for it.</summary>
+    public void WriteConfig(TrainOptions o, string modelConfigJson)
     {
         AtomicFile.WriteAllText(File("config.json"), o.ToJson());
-        AtomicFile.WriteAllText(File(MobileOneCheckpoint.SidecarConfigName), model.ToJson());
+        AtomicFile.WriteAllText(File(MobileOneCheckpoint.SidecarConfigName), modelConfigJson);
     }
 
     /// <summary>Reads the configuration of a run to resume.</summary>
@@ -50,34 +50,29 @@ public sealed class RunFolder
     }
 
     /// <summary>Rewrites metrics.jsonl with the history (one JSON object per epoch).</summary>
-    public void WriteMetrics(IReadOnlyList<EpochMetrics> history)
-    {
-        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-        AtomicFile.WriteAllText(File("metrics.jsonl"), string.Concat(history.Select(m => JsonSerializer.Serialize(m, options) + "\n")));
-    }
+    public void WriteMetrics(IReadOnlyList<EpochMetrics> history) =>
+        AtomicFile.WriteAllText(File("metrics.jsonl"), string.Concat(history.Select(m => JsonSerializer.Serialize(m, MetricsJson) + "\n")));
+
+    private static readonly JsonSerializerOptions MetricsJson = new() { Converters = { new EpochMetricsJson() } };
 
     /// <summary>Reads metrics.jsonl.</summary>
     public List<EpochMetrics> ReadMetrics()
     {
         var path = File("metrics.jsonl");
         if (!System.IO.File.Exists(path)) return [];
-        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
         try
         {
             return System.IO.File.ReadAllLines(path).Where(l => l.Trim().Length > 0)
-                .Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, options) ?? throw new MobileOneException($"{path}: corrupt line")).ToList();
+                .Select(l => JsonSerializer.Deserialize<EpochMetrics>(l, MetricsJson) ?? throw new MobileOneException($"{path}: corrupt line")).ToList();
         }
         catch (JsonException e) { throw new MobileOneException($"{path}: corrupt metrics ({e.Message})"); }
     }
 
-    /// <summary>Saves weights in Apple's layout (PyTorch zip), atomically.</summary>
-    public void SaveWeights(string name, nn.Module model) => MobileOneCheckpoint.Save(model, File(name), CheckpointLayout.Apple, CheckpointFormat.Pth);
-
     /// <summary>Training position and bookkeeping saved with the state.</summary>
-    public sealed record Position(long Step, int Epoch, int BatchInEpoch, long EmaUpdates, double BestTop1, double ElapsedSeconds);
+    public sealed record Position(long Step, int Epoch, int BatchInEpoch, long EmaUpdates, double BestScore, double ElapsedSeconds);
 
     /// <summary>Writes model, EMA and optimiser tensors and the position into state.safetensors.</summary>
-    public void SaveState(MobileOneModel model, ModelEma? ema, Sgd sgd, Position position)
+    public void SaveState(nn.Module model, ModelEma? ema, Sgd sgd, Position position)
     {
         var state = new StateDict();
         foreach (var (k, v) in MobileOneCheckpoint.ToStateDict(model)) state.Add("model." + k, v);
@@ -91,14 +86,14 @@ public sealed class RunFolder
             ["epoch"] = position.Epoch.ToString(inv),
             ["batch_in_epoch"] = position.BatchInEpoch.ToString(inv),
             ["ema_updates"] = position.EmaUpdates.ToString(inv),
-            ["best_top1"] = position.BestTop1.ToString("R", inv),
+            ["best_score"] = position.BestScore.ToString("R", inv),
             ["elapsed_seconds"] = position.ElapsedSeconds.ToString("R", inv),
         };
         AtomicFile.Write(StateFile, s => SafetensorsFormat.Write(s, state, meta));
     }
 
     /// <summary>Restores what <see cref="SaveState"/> wrote; returns the position.</summary>
-    public Position LoadState(MobileOneModel model, ModelEma? ema, Sgd sgd)
+    public Position LoadState(nn.Module model, ModelEma? ema, Sgd sgd)
     {
         var all = SafetensorsFormat.Read(StateFile);
         var meta = SafetensorsFormat.ReadMetadata(StateFile);
@@ -116,6 +111,7 @@ public sealed class RunFolder
         double Number(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
             ? v : throw new MobileOneException($"{StateFile}: metadata '{key}' = '{Get(key)}' is not a number");
         return new Position(Long("step"), Int("epoch"), Int("batch_in_epoch"),
-            Long("ema_updates"), Number("best_top1"), Number("elapsed_seconds"));
+            // Runs written before tasks other than classification named the best score after top-1.
+            Long("ema_updates"), Number(meta.ContainsKey("best_score") ? "best_score" : "best_top1"), Number("elapsed_seconds"));
     }
 }

@@ -11,20 +11,23 @@ namespace MobileOne.Training;
 /// </summary>
 public sealed class Sgd : IDisposable
 {
-    private readonly List<(string Name, Parameter Param, bool Decay)> parameters;
+    private readonly List<(string Name, Parameter Param, bool Decay, double LrScale)> parameters;
     private readonly Dictionary<string, Tensor> momentum = [];
     private readonly Dictionary<string, Tensor> master = [];
 
     /// <summary>
     /// Creates the optimiser over named parameters; when <paramref name="decayNormAndBias"/> is false,
-    /// BatchNorm weights and every bias (1-D tensors) are left out of weight decay.
+    /// BatchNorm weights and every bias (1-D tensors) are left out of weight decay. Parameters that take no
+    /// gradient (frozen) are left out; <paramref name="lrScale"/> gives a factor on the learning rate by name.
     /// </summary>
-    public Sgd(IEnumerable<(string Name, Parameter Param)> named, double momentum = 0.9, bool nesterov = false, bool decayNormAndBias = false)
+    public Sgd(IEnumerable<(string Name, Parameter Param)> named, double momentum = 0.9, bool nesterov = false, bool decayNormAndBias = false,
+        Func<string, double>? lrScale = null)
     {
-        parameters = named.Where(p => p.Param.requires_grad).Select(p => (p.Name, p.Param, decayNormAndBias || p.Param.dim() > 1)).ToList();
+        parameters = named.Where(p => p.Param.requires_grad)
+            .Select(p => (p.Name, p.Param, decayNormAndBias || p.Param.dim() > 1, lrScale?.Invoke(p.Name) ?? 1.0)).ToList();
         Momentum = momentum;
         Nesterov = nesterov;
-        foreach (var (name, p, _) in parameters)
+        foreach (var (name, p, _, _) in parameters)
             if (p.dtype != ScalarType.Float32) master[name] = p.detach().to(float32).clone();
     }
 
@@ -47,7 +50,7 @@ public sealed class Sgd : IDisposable
     public void Step()
     {
         using var noGrad = no_grad();
-        foreach (var (name, p, decay) in parameters)
+        foreach (var (name, p, decay, scale) in parameters)
         {
             if (p.grad is not { } grad) continue;
             using var scope = NewDisposeScope();
@@ -64,7 +67,7 @@ public sealed class Sgd : IDisposable
                 buf.mul_(Momentum).add_(g);
             }
             var update = Nesterov ? g.add(buf, alpha: Momentum) : buf;
-            weight.sub_(update * LearningRate);
+            weight.sub_(update * (LearningRate * scale));
             if (!ReferenceEquals(weight, p)) p.copy_(weight);
         }
     }
@@ -72,7 +75,7 @@ public sealed class Sgd : IDisposable
     /// <summary>Clears the gradients.</summary>
     public void ZeroGrad()
     {
-        foreach (var (_, p, _) in parameters) p.grad?.zero_();
+        foreach (var (_, p, _, _) in parameters) p.grad?.zero_();
     }
 
     /// <summary>The momentum buffers and float32 master weights by parameter name (for checkpoints).</summary>

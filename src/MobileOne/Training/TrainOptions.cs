@@ -115,6 +115,18 @@ public sealed record TrainOptions
     /// <summary>Use at most this many validation images (0 = all).</summary>
     public int ValSubset { get; init; }
 
+    /// <summary>A checkpoint to start from (any layout and format the project reads; not a fused one); empty: random weights.</summary>
+    public string Init { get; init; } = "";
+
+    /// <summary>How many of the five stages (stem first) stay frozen, weights and BatchNorm statistics (see <see cref="MobileOneModel.FrozenStages"/>).</summary>
+    public int FreezeStages { get; init; }
+
+    /// <summary>Factor on the learning rate of the classifier (fine-tuning often gives a new head a larger one).</summary>
+    public double HeadLrMult { get; init; } = 1;
+
+    /// <summary>Dropout before the classifier (0: none).</summary>
+    public double Dropout { get; init; }
+
     /// <summary>Stop after this many steps in total (0 = run all epochs); for smoke tests and time budgets.</summary>
     public int MaxSteps { get; init; }
 
@@ -191,12 +203,12 @@ public sealed record TrainOptions
             var kv = part.Split(':');
             if (kv.Length != 2 || !int.TryParse(kv[0], NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size < 1
                 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var start) || start is < 0 or >= 1)
-                throw new MobileOneException($"--resize-schedule: '{part}' is not SIZE:FRACTION with a fraction in [0, 1)");
+                throw new MobileOneException($"resize schedule: '{part}' is not SIZE:FRACTION with a fraction in [0, 1)");
             list.Add((size, start));
         }
-        if (list[0].Item2 != 0) throw new MobileOneException("--resize-schedule must start at fraction 0");
+        if (list[0].Item2 != 0) throw new MobileOneException("the resize schedule must start at fraction 0");
         for (int i = 1; i < list.Count; i++)
-            if (list[i].Item2 <= list[i - 1].Item2) throw new MobileOneException("--resize-schedule fractions must increase");
+            if (list[i].Item2 <= list[i - 1].Item2) throw new MobileOneException("the resize schedule's fractions must increase");
         return list;
     }
 
@@ -223,6 +235,9 @@ public sealed record TrainOptions
         Require(CropScaleMin is > 0 and <= 1, $"crop scale must be in (0, 1], found {CropScaleMin}");
         Require(RandomErasing is >= 0 and <= 1, $"random erasing probability must be in [0, 1], found {RandomErasing}");
         Require(WarmupEpochs >= 0, $"warm-up must be 0 or more epochs, found {WarmupEpochs}");
+        Require(FreezeStages is >= 0 and <= 5, $"frozen stages must be 0 to 5 (stem and four stages), found {FreezeStages}");
+        Require(HeadLrMult > 0 && double.IsFinite(HeadLrMult), $"the head's learning-rate factor must be positive, found {HeadLrMult}");
+        Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1), found {Dropout}");
         Resolutions();
         return this;
     }

@@ -1,28 +1,26 @@
 using System.Diagnostics;
 using MobileOne.Data;
-using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MobileOne.Training;
 
 /// <summary>
-/// Trains a MobileOne with the paper's recipe (SGD with momentum, linear warm-up then cosine learning
-/// rate, cosine-annealed weight decay, label smoothing, EMA of the weights, progressive resizing with
-/// rising augmentation), writing metrics, plots and atomic checkpoints into a run folder, and resuming
-/// from it exactly.
+/// Trains any <see cref="ITrainingTask{TBatch}"/> with the paper's recipe (SGD with momentum, linear warm-up
+/// then cosine learning rate, cosine-annealed weight decay, EMA of the weights, progressive resizing with
+/// rising augmentation), writing metrics, plots and atomic checkpoints into a run folder, and resuming from
+/// it exactly.
 /// </summary>
 public static class Trainer
 {
     /// <summary>
-    /// Runs (or, with <paramref name="resume"/>, continues) training in <paramref name="runDirectory"/>.
-    /// Cancelling <paramref name="cancel"/> stops after the current step with a resumable checkpoint.
-    /// When resuming, the saved configuration is used; <paramref name="options"/>, if given, may only change
-    /// what does not alter the result (step and time limits, threads, workers, checkpoint interval).
+    /// The options of a run in <paramref name="run"/>. A new run takes <paramref name="options"/> and refuses a
+    /// folder that already holds one. A resumed run takes the saved options; <paramref name="options"/>, if
+    /// given, may only change what does not alter the result (step and time limits, threads, workers,
+    /// checkpoint interval).
     /// </summary>
-    public static TrainingResult Run(TrainOptions? options, string runDirectory, bool resume, ITrainingObserver observer, CancellationToken cancel = default)
+    public static TrainOptions Reconcile(TrainOptions? options, RunFolder run, bool resume)
     {
-        var run = new RunFolder(runDirectory);
         if (resume)
         {
             if (!run.CanResume) throw new MobileOneException($"{run.Path}: nothing to resume (no state.safetensors and config.json)");
@@ -39,145 +37,152 @@ public static class Trainer
         }
         else if (run.CanResume)
         {
-            throw new MobileOneException($"{run.Path} already holds a run; continue it with --resume {runDirectory}, or choose another --out");
+            throw new MobileOneException($"{run.Path} already holds a run: resume it, or train into another folder");
         }
-        options = options.Validated();
-        var config = Models.MobileOneConfig.FromJson(options.Model, "model configuration");
-        if (config.InChannels != options.Channels)
-            throw new MobileOneException($"the model takes {config.InChannels} input channels, the data pipeline produces {options.Channels}");
+        return options.Validated();
+    }
+
+    /// <summary>
+    /// Runs (or, with <paramref name="resume"/>, continues) <paramref name="task"/> with the recipe of
+    /// <paramref name="options"/> (reconciled by <see cref="Reconcile"/>) in <paramref name="run"/>. Cancelling
+    /// <paramref name="cancel"/> stops after the current step with a resumable checkpoint.
+    /// </summary>
+    public static TrainingResult Run<TBatch>(ITrainingTask<TBatch> task, TrainOptions options, RunFolder run, bool resume,
+        ITrainingObserver observer, CancellationToken cancel = default) where TBatch : IBatch
+    {
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
-
-        var (trainSet, valSet) = TrainingData.Load(options.Data, options.TrainSubset, options.ValSubset);
-        if (trainSet.ClassNames.Count != config.NumClasses)
-            throw new MobileOneException($"{trainSet.Description} has {trainSet.ClassNames.Count} classes; the model has {config.NumClasses}");
-
-        using var model = new MobileOneModel(config);
-        WeightInit.Reset(model, options.Seed);
-        var dtype = options.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        if (options.Bf16) model.to(dtype);
-        using var sgd = new Sgd(model.named_parameters(), options.Momentum, options.Nesterov, options.DecayNormAndBias);
-        using var ema = options.EmaDecay > 0 ? new ModelEma(model, options.EmaDecay) : null;
-
-        var transform = new TrainTransform
-        {
-            ScaleMin = options.CropScaleMin,
-            HorizontalFlip = options.HorizontalFlip,
-            EraseProbability = options.RandomErasing,
-            Policy = options.Augment,
-            RandAugmentM = options.RandAugmentMagnitude,
-            Normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std, Channels = options.Channels },
-        };
-        var loader = new DataLoader(trainSet, transform.Apply, options.BatchSize, options.Channels, shuffle: true, dropLast: true, options.Seed, options.Workers);
-        var valLoader = options.EvalLoader(valSet, Math.Max(options.BatchSize, 64));
-        int perEpoch = loader.BatchesPerEpoch;
+        int perEpoch = task.BatchesPerEpoch;
         long total = (long)perEpoch * options.Epochs;
-        var schedule = CosineSchedule.ForRun(options.EffectiveLr, options.MinLr, (int)Math.Round(options.WarmupEpochs * perEpoch), (int)total,
-            options.WeightDecay, options.WeightDecayEnd, observer.Message);
-
-        var position = new RunFolder.Position(0, 0, 0, 0, 0, 0);
+        using var state = TrainingState.Create(task, options, total, perEpoch, resume, observer.Message);
         var history = new List<EpochMetrics>();
         if (resume)
         {
-            position = run.LoadState(model, ema, sgd);
-            history = run.ReadMetrics().Where(m => m.Epoch < position.Epoch).ToList();
-            observer.Message($"resuming {run.Path} at step {position.Step:N0} (epoch {position.Epoch + 1}, batch {position.BatchInEpoch})");
+            state.Restore(run);
+            var p = state.Position;
+            history = run.ReadMetrics().Where(m => m.Epoch < p.Epoch).ToList();
+            observer.Message($"resuming {run.Path} at step {p.Step:N0} (epoch {p.Epoch + 1}, batch {p.BatchInEpoch})");
         }
         else
         {
-            run.WriteConfig(options, config);
-            observer.Message($"training {config} on {trainSet.Description}; validating on {valSet.Description}");
+            run.WriteConfig(options, task.ModelConfigJson);
+            observer.Message($"training {task.Description}");
         }
-        observer.Started(position.Step, total, perEpoch, $"{run.Path}");
-
-        long step = position.Step, emaUpdates = position.EmaUpdates;
-        double best = position.BestTop1, elapsedBefore = position.ElapsedSeconds;
-        var clock = Stopwatch.StartNew();
+        observer.Started(state.Position.Step, total, perEpoch, run.Path);
+        var loop = new Loop<TBatch>(task, options, run, state, observer, total, cancel);
+        if (state.Position.Step < total && loop.AtLimit(state.Position.Step, state.Position.ElapsedSeconds))
+        {
+            observer.Message($"the run is already at its step or time limit (step {state.Position.Step:N0}); raise the limit to continue");
+            return new TrainingResult(TrainingOutcome.StoppedAtLimit, state.Position.Step, history, state.Position.BestScore, run.Path);
+        }
         var outcome = TrainingOutcome.Completed;
-        (int Size, double Strength) Settings(int epoch, int batch) => options.ProgressiveSettings((double)((long)epoch * perEpoch + batch) / total);
-
-        bool AtLimit(double elapsed) => (options.MaxSteps > 0 && step >= options.MaxSteps) || (options.TimeBudgetSeconds > 0 && elapsed >= options.TimeBudgetSeconds);
-        if (step < total && AtLimit(elapsedBefore))
+        for (int epoch = state.Position.Epoch; epoch < options.Epochs && outcome == TrainingOutcome.Completed; epoch++)
         {
-            observer.Message($"the run is already at its step or time limit (step {step:N0}); raise --max-steps or --time-budget to continue");
-            return new TrainingResult(TrainingOutcome.StoppedAtLimit, step, history, best, run.Path);
+            var done = loop.TrainEpoch(epoch);
+            outcome = done.Outcome;
+            if (outcome == TrainingOutcome.Interrupted || done.Samples == 0) break;
+            history.Add(loop.FinishEpoch(epoch, done));
+            run.WriteMetrics(history);
+            TrainingPlots.Write(history, run.Path, task.PrimaryMetric);
+            observer.Epoch(history[^1]);
         }
-        for (int epoch = position.Epoch; epoch < options.Epochs && outcome == TrainingOutcome.Completed; epoch++)
+        return new TrainingResult(outcome, state.Position.Step, history, state.Position.BestScore, run.Path);
+    }
+
+    /// <summary>What one epoch's training did.</summary>
+    private sealed record EpochRun(TrainingOutcome Outcome, long Samples, int LastBatch, MetricSet Train, double Seconds);
+
+    /// <summary>The pieces of a run: one step, one epoch, and the evaluation and saving that end an epoch.</summary>
+    private sealed class Loop<TBatch>(ITrainingTask<TBatch> task, TrainOptions options, RunFolder run, TrainingState state,
+        ITrainingObserver observer, long total, CancellationToken cancel) where TBatch : IBatch
+    {
+        private readonly double elapsedBefore = state.Position.ElapsedSeconds;
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private readonly int perEpoch = task.BatchesPerEpoch;
+
+        private double Elapsed => elapsedBefore + clock.Elapsed.TotalSeconds;
+
+        public bool AtLimit(long step, double elapsed) =>
+            (options.MaxSteps > 0 && step >= options.MaxSteps) || (options.TimeBudgetSeconds > 0 && elapsed >= options.TimeBudgetSeconds);
+
+        private (int Size, double Strength) Settings(int epoch, int batch) =>
+            options.ProgressiveSettings((double)((long)epoch * perEpoch + batch) / total);
+
+        public EpochRun TrainEpoch(int epoch)
         {
-            int startBatch = epoch == position.Epoch ? position.BatchInEpoch : 0;
-            double lossSum = 0;
-            long correct = 0, seen = 0;
+            var start = state.Position;
+            int startBatch = epoch == start.Epoch ? start.BatchInEpoch : 0;
+            long step = start.Step, emaUpdates = start.EmaUpdates, seen = 0;
+            var sums = new MetricSums();
             var epochClock = Stopwatch.StartNew();
             int lastBatch = startBatch - 1;
-            model.train();
-            foreach (var batch in loader.Epoch(epoch, startBatch, b => Settings(epoch, b), cancel))
+            state.Model.train();
+            foreach (var batch in task.Epoch(epoch, startBatch, b => Settings(epoch, b), cancel))
             {
                 var stepClock = Stopwatch.StartNew();
-                sgd.LearningRate = schedule.LearningRate((int)step);
-                sgd.WeightDecay = schedule.WeightDecay((int)step);
-                double loss;
-                using (var scope = NewDisposeScope())
-                {
-                    var x = tensor(batch.Images, [batch.Count, batch.Channels, batch.Size, batch.Size]).to(dtype);
-                    var y = tensor(batch.Labels);
-                    var logits = model.forward(x);
-                    var l = LabelSmoothing.CrossEntropy(logits, y, options.LabelSmoothing);
-                    l.backward();
-                    sgd.Step();
-                    sgd.ZeroGrad();
-                    loss = l.item<float>();
-                    correct += logits.argmax(1).eq(y).sum().item<long>();
-                }
-                if (!double.IsFinite(loss))
-                    throw new MobileOneException($"the loss became {loss} at step {step}; lower the learning rate (now {sgd.LearningRate:G3})");
-                ema?.Update(emaUpdates++);
+                double loss = Step(batch, step, sums);
+                state.Ema?.Update(emaUpdates++);
                 step++;
                 seen += batch.Count;
-                lossSum += loss * batch.Count;
                 lastBatch = batch.Index;
-                double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
                 double rate = seen / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9);
-                observer.Step(new StepInfo(epoch, options.Epochs, batch.Index, perEpoch, step, total, loss, sgd.LearningRate,
-                    batch.Count / stepClock.Elapsed.TotalSeconds, TimeSpan.FromSeconds((total - step) * options.BatchSize / Math.Max(rate, 1e-9)), batch.Size));
+                observer.Step(new StepInfo(epoch, options.Epochs, batch.Index, perEpoch, step, total, loss, state.Sgd.LearningRate,
+                    batch.Count / stepClock.Elapsed.TotalSeconds, TimeSpan.FromSeconds((total - step) * task.BatchSize / Math.Max(rate, 1e-9)), batch.Size));
 
-                bool interrupted = cancel.IsCancellationRequested;
-                bool limit = AtLimit(elapsed);
                 bool lastOfEpoch = batch.Index == perEpoch - 1;
-                if (interrupted || limit || (!lastOfEpoch && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0))
-                {
-                    var pos = new RunFolder.Position(step, lastOfEpoch ? epoch + 1 : epoch, lastOfEpoch ? 0 : batch.Index + 1, emaUpdates, best, elapsed);
-                    run.SaveWeights("last.pth.tar", model);
-                    run.SaveState(model, ema, sgd, pos);
-                    observer.Message($"checkpoint at step {step:N0} written to {run.StateFile}");
-                }
-                if (interrupted) { outcome = TrainingOutcome.Interrupted; break; }
-                if (limit) { outcome = TrainingOutcome.StoppedAtLimit; break; }
+                var position = new RunFolder.Position(step, lastOfEpoch ? epoch + 1 : epoch, lastOfEpoch ? 0 : batch.Index + 1, emaUpdates, start.BestScore, Elapsed);
+                state.Position = position;
+                var outcome = cancel.IsCancellationRequested ? TrainingOutcome.Interrupted
+                    : AtLimit(step, position.ElapsedSeconds) ? TrainingOutcome.StoppedAtLimit : TrainingOutcome.Completed;
+                if (outcome != TrainingOutcome.Completed || (!lastOfEpoch && options.CheckpointEvery > 0 && step % options.CheckpointEvery == 0))
+                    SaveCheckpoint();
+                if (outcome != TrainingOutcome.Completed)
+                    return new EpochRun(outcome, seen, lastBatch, sums.Means(), epochClock.Elapsed.TotalSeconds);
             }
-            if (outcome == TrainingOutcome.Interrupted || seen == 0) break;
-
-            // End of the epoch (or of a run stopped at its limit): evaluate, record, checkpoint.
-            double trainSeconds = epochClock.Elapsed.TotalSeconds;
-            var val = Evaluator.Evaluate(model, valLoader, options.ImageSize, valSet.ClassNames, options.LabelSmoothing);
-            var emaVal = ema is null ? null : Evaluator.Evaluate(ema.Model, valLoader, options.ImageSize, valSet.ClassNames, options.LabelSmoothing);
-            var metrics = new EpochMetrics(epoch, step, lossSum / seen, (double)correct / seen, val.Loss, val.Top1, val.Top5, emaVal?.Top1, emaVal?.Top5,
-                sgd.LearningRate, sgd.WeightDecay, Settings(epoch, Math.Max(lastBatch, 0)).Size, trainSeconds, seen / trainSeconds);
-            history.Add(metrics);
-            run.WriteMetrics(history);
-            TrainingPlots.Write(history, run.Path);
-            observer.Epoch(metrics);
-            run.SaveWeights("last.pth.tar", model);
-            if (ema is not null) run.SaveWeights("ema.pth.tar", ema.Model);
-            double top1 = Math.Max(val.Top1, emaVal?.Top1 ?? 0);
-            if (top1 > best)
-            {
-                best = top1;
-                run.SaveWeights("best.pth.tar", emaVal is not null && emaVal.Top1 > val.Top1 ? ema!.Model : model);
-            }
-            bool finishedEpoch = lastBatch == perEpoch - 1;
-            run.SaveState(model, ema, sgd, new RunFolder.Position(step, finishedEpoch ? epoch + 1 : epoch, finishedEpoch ? 0 : lastBatch + 1,
-                emaUpdates, best, elapsedBefore + clock.Elapsed.TotalSeconds));
+            return new EpochRun(TrainingOutcome.Completed, seen, lastBatch, sums.Means(), epochClock.Elapsed.TotalSeconds);
         }
-        if (outcome == TrainingOutcome.Interrupted)
-            observer.Message($"interrupted at step {step:N0}; continue with: ./mobileone train --resume {runDirectory}");
-        return new TrainingResult(outcome, step, history, best, run.Path);
+
+        /// <summary>One optimisation step: the task's loss, back-propagated, and an SGD update at the scheduled rates.</summary>
+        private double Step(TBatch batch, long step, MetricSums sums)
+        {
+            state.Sgd.LearningRate = state.Schedule.LearningRate((int)step);
+            state.Sgd.WeightDecay = state.Schedule.WeightDecay((int)step);
+            // Random layers (dropout) draw from a seed of the step, so that a resumed run draws what an uninterrupted one does.
+            torch.manual_seed(StepSeed(options.Seed, step));
+            double loss = TrainingStep.Take(state.Sgd, () => task.Loss(state.Model, batch, state.DType, sums));
+            if (!double.IsFinite(loss))
+                throw new MobileOneException($"the loss became {loss} at step {step}; lower the learning rate (now {state.Sgd.LearningRate:G3})");
+            sums.Add("loss", loss * batch.Count, batch.Count);
+            return loss;
+        }
+
+        private static long StepSeed(int seed, long step) => unchecked(seed * 1_000_003L + step);
+
+        private void SaveCheckpoint()
+        {
+            task.SaveWeights(state.Model, run.File("last.pth.tar"));
+            state.Save(run, state.Position);
+            observer.Message($"checkpoint at step {state.Position.Step:N0} written to {run.StateFile}");
+        }
+
+        /// <summary>The end of an epoch (or of a run stopped at its limit): evaluate, keep the best, checkpoint.</summary>
+        public EpochMetrics FinishEpoch(int epoch, EpochRun done)
+        {
+            var val = task.Evaluate(state.Model);
+            var emaVal = state.Ema is null ? null : task.Evaluate(state.Ema.Model);
+            var (lr, wd) = (state.Sgd.LearningRate, state.Sgd.WeightDecay);
+            var metrics = new EpochMetrics(epoch, state.Position.Step, done.Train, val, emaVal, lr, wd,
+                Settings(epoch, Math.Max(done.LastBatch, 0)).Size, done.Seconds, done.Samples / done.Seconds);
+            task.SaveWeights(state.Model, run.File("last.pth.tar"));
+            if (state.Ema is not null) task.SaveWeights(state.Ema.Model, run.File("ema.pth.tar"));
+            double score = val[task.PrimaryMetric], emaScore = emaVal?[task.PrimaryMetric] ?? double.NegativeInfinity;
+            double best = state.Position.BestScore;
+            if (Math.Max(score, emaScore) > best)
+            {
+                best = Math.Max(score, emaScore);
+                task.SaveWeights(emaScore > score ? state.Ema!.Model : state.Model, run.File("best.pth.tar"));
+            }
+            state.Save(run, state.Position with { BestScore = best, ElapsedSeconds = Elapsed });
+            return metrics;
+        }
     }
 }

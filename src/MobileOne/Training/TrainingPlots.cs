@@ -6,20 +6,26 @@ namespace MobileOne.Training;
 /// <summary>PNG curves of a run: loss and accuracy per epoch.</summary>
 public static class TrainingPlots
 {
-    /// <summary>Writes <c>loss.png</c> and <c>accuracy.png</c> into <paramref name="directory"/> (atomically).</summary>
-    public static void Write(IReadOnlyList<EpochMetrics> history, string directory)
+    /// <summary>
+    /// Writes <c>loss.png</c> (training and validation loss) and <c>accuracy.png</c> (the task's
+    /// <paramref name="metric"/> in training, when the task keeps it, on validation, and for the EMA) into
+    /// <paramref name="directory"/>, atomically.
+    /// </summary>
+    public static void Write(IReadOnlyList<EpochMetrics> history, string directory, string metric)
     {
         if (history.Count == 0) return;
         double[] epochs = history.Select(m => (double)m.Epoch + 1).ToArray();
         Save(Path.Combine(directory, "loss.png"), "Loss", "loss",
             ("train", history.Select(m => m.TrainLoss).ToArray()), ("validation", history.Select(m => m.ValLoss).ToArray()));
-        var acc = new List<(string, double[])>
+        var series = new List<(string, double[])>();
+        void Add(string name, Func<EpochMetrics, MetricSet?> set)
         {
-            ("train top-1", history.Select(m => 100 * m.TrainTop1).ToArray()),
-            ("validation top-1", history.Select(m => 100 * m.ValTop1).ToArray()),
-        };
-        if (history.All(m => m.EmaValTop1 is not null)) acc.Add(("EMA validation top-1", history.Select(m => 100 * m.EmaValTop1!.Value).ToArray()));
-        Save(Path.Combine(directory, "accuracy.png"), "Accuracy", "accuracy (%)", acc.ToArray());
+            if (history.All(m => set(m) is { } s && s.TryGet(metric, out _))) series.Add((name, history.Select(m => 100 * set(m)![metric]).ToArray()));
+        }
+        Add($"train {metric}", m => m.Train);
+        Add($"validation {metric}", m => m.Val);
+        Add($"EMA validation {metric}", m => m.EmaVal);
+        Save(Path.Combine(directory, "accuracy.png"), metric, $"{metric} (%)", series.ToArray());
 
         void Save(string path, string title, string yLabel, params (string Name, double[] Values)[] series)
         {

@@ -4,9 +4,30 @@ namespace MobileOne.Training;
 public sealed record StepInfo(int Epoch, int Epochs, int BatchInEpoch, int BatchesPerEpoch, long Step, long TotalSteps,
     double Loss, double LearningRate, double ImagesPerSecond, TimeSpan Eta, int ImageSize);
 
-/// <summary>The metrics of one epoch (one line of metrics.jsonl).</summary>
-public sealed record EpochMetrics(int Epoch, long Step, double TrainLoss, double TrainTop1, double ValLoss, double ValTop1, double ValTop5,
-    double? EmaValTop1, double? EmaValTop5, double LearningRate, double WeightDecay, int ImageSize, double Seconds, double ImagesPerSecond);
+/// <summary>
+/// The metrics of one epoch (one line of metrics.jsonl): the task's training statistics, validation metrics of
+/// the model and of its EMA (each with <c>loss</c>), and the recipe's state.
+/// </summary>
+public sealed record EpochMetrics(int Epoch, long Step, MetricSet Train, MetricSet Val, MetricSet? EmaVal,
+    double LearningRate, double WeightDecay, int ImageSize, double Seconds, double ImagesPerSecond)
+{
+    /// <summary>Mean training loss of the epoch.</summary>
+    public double TrainLoss => Train["loss"];
+
+    /// <summary>Validation loss.</summary>
+    public double ValLoss => Val["loss"];
+
+    /// <summary>One line for a log: losses, then each other metric as a percentage.</summary>
+    public string Describe()
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        static string Part(string label, MetricSet set) => label + string.Concat(set.Select(m => m.Key == "loss"
+            ? string.Format(System.Globalization.CultureInfo.InvariantCulture, " loss {0:F4}", m.Value)
+            : string.Format(System.Globalization.CultureInfo.InvariantCulture, " {0} {1:P2}", m.Key, m.Value)));
+        return string.Format(inv, "epoch {0}: {1} | {2}{3} | {4:F0} s, {5:F0} img/s", Epoch + 1, Part("train", Train), Part("val", Val),
+            EmaVal is null ? "" : " | " + Part("EMA", EmaVal), Seconds, ImagesPerSecond);
+    }
+}
 
 /// <summary>How a run ended.</summary>
 public enum TrainingOutcome
@@ -19,8 +40,8 @@ public enum TrainingOutcome
     StoppedAtLimit,
 }
 
-/// <summary>The end of a run.</summary>
-public sealed record TrainingResult(TrainingOutcome Outcome, long Steps, IReadOnlyList<EpochMetrics> History, double BestTop1, string RunDirectory);
+/// <summary>The end of a run: <paramref name="BestScore"/> is the best validation value of the task's primary metric (model or EMA).</summary>
+public sealed record TrainingResult(TrainingOutcome Outcome, long Steps, IReadOnlyList<EpochMetrics> History, double BestScore, string RunDirectory);
 
 /// <summary>Receives progress from a <see cref="Trainer"/>.</summary>
 public interface ITrainingObserver
