@@ -3,115 +3,143 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using MobileOne.Classification;
 using MobileOne.Data;
-using MobileOne.Models;
 using MobileOne.Training;
 
 namespace MobileOne.Cli.Commands;
 
-/// <summary><c>mobileone train</c>: the paper's recipe, with resumable, observable runs.</summary>
+/// <summary><c>mobileone train</c>: the paper's recipe, with resumable, observable runs, from random or pretrained weights.</summary>
 internal static class TrainCommand
 {
+    /// <summary>
+    /// One flag of a <see cref="TrainOptions"/> field: how a given value sets it. Defaults are never restated
+    /// here: help shows <see cref="TrainOptions"/>' own, and a flag not given leaves the field as the data set's preset has it.
+    /// </summary>
+    private interface IFlag
+    {
+        Option Option { get; }
+
+        TrainOptions Apply(ParseResult parsed, TrainOptions options);
+    }
+
+    private sealed class Flag<T> : IFlag
+    {
+        private readonly Option<T> option;
+        private readonly Func<TrainOptions, T, TrainOptions> set;
+
+        public Flag(Option<T> option, Func<TrainOptions, T, TrainOptions> set, Func<TrainOptions, T>? shownDefault)
+        {
+            if (shownDefault is not null) option.DefaultValueFactory = _ => shownDefault(Defaults);
+            this.option = option;
+            this.set = set;
+        }
+
+        public Option Option => option;
+
+        public TrainOptions Apply(ParseResult parsed, TrainOptions options) =>
+            parsed.GetResult(option) is { Implicit: false } ? set(options, parsed.GetValue(option)!) : options;
+    }
+
+    private static readonly TrainOptions Defaults = new();
+
+    private static Flag<T> F<T>(string name, string description, Func<TrainOptions, T, TrainOptions> set, Func<TrainOptions, T>? shownDefault = null) =>
+        new(new Option<T>(name) { Description = description }, set, shownDefault);
+
+    /// <summary>The recipe's flags, each bound to its field.</summary>
+    private static IFlag[] RecipeFlags() =>
+    [
+        F("--epochs", "Epochs (paper: 300).", (o, v) => o with { Epochs = v }, o => o.Epochs),
+        F("--batch", "Batch size (paper: 256).", (o, v) => o with { BatchSize = v }, o => o.BatchSize),
+        F<double?>("--lr", "Peak learning rate (default 0.1 x batch / 256).", (o, v) => o with { Lr = v }),
+        F("--warmup-epochs", "Linear warm-up epochs (at most half the run).", (o, v) => o with { WarmupEpochs = v }, o => o.WarmupEpochs),
+        F<bool>("--nesterov", "Nesterov momentum.", (o, v) => o with { Nesterov = v }),
+        F("--weight-decay", "Weight decay at the start (cosine-annealed).", (o, v) => o with { WeightDecay = v }, o => o.WeightDecay),
+        F("--weight-decay-end", "Weight decay at the end.", (o, v) => o with { WeightDecayEnd = v }, o => o.WeightDecayEnd),
+        F<bool>("--decay-norm-and-bias", "Apply weight decay to BatchNorm weights and biases too.", (o, v) => o with { DecayNormAndBias = v }),
+        F("--label-smoothing", "Label smoothing.", (o, v) => o with { LabelSmoothing = v }, o => o.LabelSmoothing),
+        F("--ema-decay", "EMA decay of the weights (0 disables).", (o, v) => o with { EmaDecay = v }, o => o.EmaDecay),
+        F<int?>("--image-size", "Final training and evaluation size (default 224 for an ImageFolder; the images' own size for IDX data, 28 for fashion-mnist).",
+            (o, v) => o with { ImageSize = v ?? o.ImageSize }),
+        F<string>("--resize-schedule", "Progressive resizing, SIZE:FRACTION,... (e.g. 160:0,192:0.33,224:0.66); augmentation strength rises alongside.",
+            (o, v) => o with { ResizeSchedule = v }),
+        Augment(),
+        F("--randaugment-magnitude", "RandAugment magnitude (of 10).", (o, v) => o with { RandAugmentMagnitude = v }, o => o.RandAugmentMagnitude),
+        F<double?>("--crop-scale", "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for IDX data).", (o, v) => o with { CropScaleMin = v ?? o.CropScaleMin }),
+        F<bool>("--no-flip", "Disable horizontal flips (always off for IDX data other than Fashion-MNIST: mirrored digits and letters are other symbols).",
+            (o, v) => o with { HorizontalFlip = o.HorizontalFlip && !v }),
+        F("--random-erasing", "Probability of erasing a random rectangle of each training image (0 = off).", (o, v) => o with { RandomErasing = v }, o => o.RandomErasing),
+        F<bool>("--bf16", "Train in bfloat16 with float32 master weights.", (o, v) => o with { Bf16 = v }),
+        F("--seed", "Seed of initialisation, order and augmentation.", (o, v) => o with { Seed = v }, o => o.Seed),
+        F("--train-subset", "Use at most N training images (class-balanced; 0 = all).", (o, v) => o with { TrainSubset = v }, o => o.TrainSubset),
+        F("--val-subset", "Use at most N validation images (0 = all).", (o, v) => o with { ValSubset = v }, o => o.ValSubset),
+        F("--freeze-stages", "Freeze the first N of the five stages (stem, stage1..stage4): weights and BatchNorm statistics; 5 trains the classifier alone.",
+            (o, v) => o with { FreezeStages = v }, o => o.FreezeStages),
+        F("--head-lr-mult", "Factor on the classifier's learning rate (e.g. 10 for a new head on pretrained features).", (o, v) => o with { HeadLrMult = v }, o => o.HeadLrMult),
+        F("--dropout", "Dropout before the classifier.", (o, v) => o with { Dropout = v }, o => o.Dropout),
+    ];
+
+    /// <summary>Flags that may be given again when resuming: they change when and how the run computes, not what.</summary>
+    private static IFlag[] RunFlags() =>
+    [
+        F("--threads", "LibTorch threads (0 = all cores).", (o, v) => o with { Threads = v }, o => o.Threads),
+        F("--workers", "Threads preparing batches.", (o, v) => o with { Workers = v }, o => o.Workers),
+        F("--checkpoint-every", "Also checkpoint every N steps (0: epoch ends only).", (o, v) => o with { CheckpointEvery = v }, o => o.CheckpointEvery),
+        F("--max-steps", "Stop (resumably) after N steps in total (0 = no limit).", (o, v) => o with { MaxSteps = v }, o => o.MaxSteps),
+        F("--time-budget", "Stop (resumably) after this many seconds of training (0 = no limit).", (o, v) => o with { TimeBudgetSeconds = v }, o => o.TimeBudgetSeconds),
+    ];
+
+    private static Flag<string> Augment()
+    {
+        var flag = F<string>("--augment", "Augmentation policy.", (o, v) => o with { Augment = Enum.Parse<AugmentPolicy>(v, ignoreCase: true) },
+            o => o.Augment.ToString().ToLowerInvariant());
+        ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Enum.GetNames<AugmentPolicy>().Select(n => n.ToLowerInvariant())]);
+        return flag;
+    }
+
     public static Command Create(CliConsole console)
     {
-        var command = new Command("train", "Train a MobileOne with the paper's recipe; writes metrics, plots and atomic, resumable checkpoints into --out.");
+        var command = new Command("train", "Train a MobileOne with the paper's recipe, from random weights or fine-tuning a checkpoint; writes metrics, plots and atomic, resumable checkpoints into --out.");
         var data = new Option<string>("--data")
         {
             Description = "fashion-mnist; a folder of MNIST-format IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, " +
                           "t10k-labels-idx1-ubyte, each optionally .gz: MNIST, KMNIST, EMNIST, Fashion-MNIST); or a folder with train/CLASS/*.jpg and val/CLASS/*.jpg (ImageFolder).",
         };
         var model = new ModelOptions(command);
+        var init = new Option<FileInfo?>("--init")
+        {
+            Description = "Start from this checkpoint (Apple, timm or mmpretrain layout; .pth/.pth.tar or .safetensors; not fused). Its architecture is used unless " +
+                          "--variant/--config names one; a classifier of another class count starts afresh.",
+        };
+        var numClasses = new Option<int?>("--num-classes") { Description = "Classes of the model (default: the data's)." };
+        var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: the --init checkpoint's; else 3 for an ImageFolder, 1 for IDX data)." };
         var outDir = new Option<string>("--out") { Description = "Run folder (config, metrics.jsonl, plots, checkpoints).", DefaultValueFactory = _ => "runs/train" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its last checkpoint left it." };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs (paper: 300).", DefaultValueFactory = _ => 300 };
-        var batch = new Option<int>("--batch") { Description = "Batch size (paper: 256).", DefaultValueFactory = _ => 256 };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 0.1 x batch / 256)." };
-        var warmup = new Option<double>("--warmup-epochs") { Description = "Linear warm-up epochs.", DefaultValueFactory = _ => 5 };
-        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum." };
-        var wd = new Option<double>("--weight-decay") { Description = "Weight decay at the start (cosine-annealed).", DefaultValueFactory = _ => 1e-4 };
-        var wdEnd = new Option<double>("--weight-decay-end") { Description = "Weight decay at the end.", DefaultValueFactory = _ => 1e-5 };
-        var decayAll = new Option<bool>("--decay-norm-and-bias") { Description = "Apply weight decay to BatchNorm weights and biases too." };
-        var smoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing.", DefaultValueFactory = _ => 0.1 };
-        var emaDecay = new Option<double>("--ema-decay") { Description = "EMA decay of the weights (0 disables).", DefaultValueFactory = _ => 0.9995 };
-        var size = new Option<int?>("--image-size") { Description = "Final training and evaluation size (default 224 for an ImageFolder; the images' own size for IDX data, 28 for fashion-mnist)." };
-        var resizeSchedule = new Option<string>("--resize-schedule") { Description = "Progressive resizing, SIZE:FRACTION,... (e.g. 160:0,192:0.33,224:0.66); augmentation strength rises alongside.", DefaultValueFactory = _ => "" };
-        var augment = new Option<string>("--augment") { Description = "none, autoaugment (ImageNet policy) or randaugment.", DefaultValueFactory = _ => "none" };
-        augment.AcceptOnlyFromAmong("none", "autoaugment", "randaugment");
-        var magnitude = new Option<int>("--randaugment-magnitude") { Description = "RandAugment magnitude (of 10).", DefaultValueFactory = _ => 9 };
-        var cropScale = new Option<double?>("--crop-scale") { Description = "RandomResizedCrop's smallest area fraction (default 0.08; 0.8 for IDX data)." };
-        var noFlip = new Option<bool>("--no-flip") { Description = "Disable horizontal flips (always off for IDX data other than Fashion-MNIST: mirrored digits and letters are other symbols)." };
-        var erasing = new Option<double>("--random-erasing") { Description = "Probability of erasing a random rectangle of each training image (0 = off).", DefaultValueFactory = _ => 0 };
-        var channels = new Option<int?>("--channels") { Description = "Input channels: 3, or 1 for grayscale data as one channel (default: 3 for an ImageFolder, 1 for IDX data)." };
-        var bf16 = new Option<bool>("--bf16") { Description = "Train in bfloat16 with float32 master weights." };
-        var threads = new Option<int>("--threads") { Description = "LibTorch threads (0 = all cores).", DefaultValueFactory = _ => 0 };
-        var workers = new Option<int>("--workers") { Description = "Threads preparing batches.", DefaultValueFactory = _ => 2 };
-        var seed = new Option<int>("--seed") { Description = "Seed of initialisation, order and augmentation.", DefaultValueFactory = _ => 0 };
-        var every = new Option<int>("--checkpoint-every") { Description = "Also checkpoint every N steps (0: epoch ends only).", DefaultValueFactory = _ => 500 };
-        var trainSubset = new Option<int>("--train-subset") { Description = "Use at most N training images (class-balanced).", DefaultValueFactory = _ => 0 };
-        var valSubset = new Option<int>("--val-subset") { Description = "Use at most N validation images.", DefaultValueFactory = _ => 0 };
-        var maxSteps = new Option<int>("--max-steps") { Description = "Stop (resumably) after N steps in total.", DefaultValueFactory = _ => 0 };
-        var budget = new Option<double>("--time-budget") { Description = "Stop (resumably) after this many seconds of training.", DefaultValueFactory = _ => 0 };
-        foreach (var o in new Option[] { data, outDir, resume, epochs, batch, lr, warmup, nesterov, wd, wdEnd, decayAll, smoothing, emaDecay, size, resizeSchedule,
-                     augment, magnitude, cropScale, noFlip, erasing, channels, bf16, threads, workers, seed, every, trainSubset, valSubset, maxSteps, budget })
-            command.Add(o);
-        CliValidation.AtLeast(epochs, 1);
-        CliValidation.AtLeast(batch, 1);
-        CliValidation.AtLeast(threads, 0);
-        CliValidation.AtLeast(workers, 1);
+        var recipe = RecipeFlags();
+        var run = RunFlags();
+        foreach (var o in new Option[] { data, init, numClasses, channels, outDir, resume }.Concat(recipe.Concat(run).Select(f => f.Option))) command.Add(o);
         command.Validators.Add(r =>
         {
             if (r.GetResult(resume) is null && r.GetResult(data) is null) r.AddError("--data is required (or --resume RUN)");
+            if (r.GetResult(resume) is not null)
+                foreach (var o in new Option[] { data, init, numClasses, channels, model.Variant, model.Config }.Concat(recipe.Select(f => f.Option)))
+                    if (r.GetResult(o) is { Implicit: false }) r.AddError($"{o.Name} cannot change when resuming: the run keeps its own configuration");
         });
         command.SetAction(parsed =>
         {
-            TrainOptions? options;
-            string runDir;
             bool resuming = parsed.GetValue(resume) is not null;
-            if (parsed.GetValue(resume) is { } resumeDir)
+            TrainOptions options;
+            string runDir;
+            if (resuming)
             {
-                runDir = resumeDir;
-                // Only what leaves the result unchanged can be set again when resuming.
-                options = new TrainOptions
-                {
-                    MaxSteps = parsed.GetValue(maxSteps), TimeBudgetSeconds = parsed.GetValue(budget), Threads = parsed.GetValue(threads),
-                    Workers = parsed.GetValue(workers), CheckpointEvery = parsed.GetValue(every),
-                };
+                runDir = parsed.GetValue(resume)!;
+                options = run.Aggregate(new TrainOptions(), (o, f) => f.Apply(parsed, o));
             }
             else
             {
                 runDir = parsed.GetValue(outDir)!;
-                // The data set decides the defaults (size, normalisation, channels, model); options given override them.
-                var preset = TrainOptions.ForData(parsed.GetValue(data)!, parsed.GetValue(channels));
-                var config = model.Resolve(parsed) is { } chosen ? chosen.WithInput(preset.Channels, chosen.Strides) : MobileOneConfig.FromJson(preset.Model);
-                options = preset with
-                {
-                    Epochs = parsed.GetValue(epochs),
-                    BatchSize = parsed.GetValue(batch),
-                    Lr = parsed.GetValue(lr),
-                    WarmupEpochs = parsed.GetValue(warmup),
-                    Nesterov = parsed.GetValue(nesterov),
-                    WeightDecay = parsed.GetValue(wd),
-                    WeightDecayEnd = parsed.GetValue(wdEnd),
-                    DecayNormAndBias = parsed.GetValue(decayAll),
-                    LabelSmoothing = parsed.GetValue(smoothing),
-                    EmaDecay = parsed.GetValue(emaDecay),
-                    ImageSize = parsed.GetValue(size) ?? preset.ImageSize,
-                    ResizeSchedule = parsed.GetValue(resizeSchedule)!,
-                    Augment = parsed.GetValue(augment) switch { "autoaugment" => AugmentPolicy.AutoAugment, "randaugment" => AugmentPolicy.RandAugment, _ => AugmentPolicy.None },
-                    RandAugmentMagnitude = parsed.GetValue(magnitude),
-                    CropScaleMin = parsed.GetValue(cropScale) ?? preset.CropScaleMin,
-                    HorizontalFlip = preset.HorizontalFlip && !parsed.GetValue(noFlip),
-                    RandomErasing = parsed.GetValue(erasing),
-                    Bf16 = parsed.GetValue(bf16),
-                    Threads = parsed.GetValue(threads),
-                    Workers = parsed.GetValue(workers),
-                    Seed = parsed.GetValue(seed),
-                    CheckpointEvery = parsed.GetValue(every),
-                    TrainSubset = parsed.GetValue(trainSubset),
-                    ValSubset = parsed.GetValue(valSubset),
-                    MaxSteps = parsed.GetValue(maxSteps),
-                    TimeBudgetSeconds = parsed.GetValue(budget),
-                    Model = config.ToJson(),
-                };
+                // The data set decides the defaults; the checkpoint and the flags given override them.
+                var preset = TrainOptions.ForRun(parsed.GetValue(data)!, parsed.GetValue(channels), model.Resolve(parsed), parsed.GetValue(init)?.FullName,
+                    parsed.GetValue(numClasses));
+                options = recipe.Concat(run).Aggregate(preset, (o, f) => f.Apply(parsed, o));
             }
             var result = RunWithSignals(options, runDir, resuming, console);
             return result.Outcome == TrainingOutcome.Interrupted ? 130 : 0;

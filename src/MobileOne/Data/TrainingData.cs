@@ -17,6 +17,10 @@ public static class TrainingData
     public static IdxFolder LoadIdx(string data, bool train) =>
         IsFashionMnistName(data) ? FashionMnist.Load(train) : IdxFolder.Load(data, train);
 
+    /// <summary>The class names of the training split.</summary>
+    public static IReadOnlyList<string> ClassNames(string data) =>
+        IsIdx(data) ? LoadIdx(data, train: true).ClassNames : LoadImageFolders(data).Train.ClassNames;
+
     /// <summary>
     /// Loads (train, validation), each cut to at most <paramref name="trainSubset"/> and <paramref name="valSubset"/>
     /// images when those are positive; IDX data validate on their test (t10k) split.

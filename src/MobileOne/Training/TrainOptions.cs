@@ -151,6 +151,25 @@ public sealed record TrainOptions
     }
 
     /// <summary>
+    /// The options of a new run on <paramref name="data"/> (see <see cref="ForData"/>), with its model decided as
+    /// timm decides it: the architecture is <paramref name="architecture"/>, else that of the pretrained
+    /// checkpoint <paramref name="init"/>, else the data set's default; the input channels are
+    /// <paramref name="channels"/>, else the checkpoint's, else the data's; the class count is
+    /// <paramref name="numClasses"/>, else the data's, never a variant's 1000.
+    /// </summary>
+    public static TrainOptions ForRun(string data, int? channels = null, MobileOneConfig? architecture = null, string? init = null, int? numClasses = null)
+    {
+        var pretrained = string.IsNullOrEmpty(init) ? null : FineTuning.ReadPretrained(init).Config;
+        var preset = ForData(data, channels ?? pretrained?.InChannels);
+        if (architecture is not null && pretrained is not null
+            && !architecture.SameBackbone(pretrained.WithInput(architecture.InChannels, architecture.Strides), ignoreBranches: false))
+            throw new MobileOneException($"{init}: the checkpoint's architecture ({pretrained}) is not the one asked for ({architecture})");
+        var config = architecture ?? pretrained ?? MobileOneConfig.FromJson(preset.Model);
+        config = config.WithInput(preset.Channels, config.Strides).WithNumClasses(numClasses ?? TrainingData.ClassNames(data).Count);
+        return preset with { Model = config.ToJson(), Init = string.IsNullOrEmpty(init) ? "" : Path.GetFullPath(init) };
+    }
+
+    /// <summary>
     /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard
     /// deviation, light cropping (scale 0.8-1), <paramref name="channels"/> input channels and the
     /// quickstart's model (<see cref="QuickstartModel.FashionMnist"/>).
@@ -235,6 +254,10 @@ public sealed record TrainOptions
         Require(CropScaleMin is > 0 and <= 1, $"crop scale must be in (0, 1], found {CropScaleMin}");
         Require(RandomErasing is >= 0 and <= 1, $"random erasing probability must be in [0, 1], found {RandomErasing}");
         Require(WarmupEpochs >= 0, $"warm-up must be 0 or more epochs, found {WarmupEpochs}");
+        Require(Threads >= 0, $"threads must be 0 (all cores) or more, found {Threads}");
+        Require(Workers >= 1, $"workers must be at least 1, found {Workers}");
+        Require(CheckpointEvery >= 0 && MaxSteps >= 0 && TrainSubset >= 0 && ValSubset >= 0 && TimeBudgetSeconds >= 0,
+            "checkpoint interval, step limit, subsets and time budget must be 0 (off) or more");
         Require(FreezeStages is >= 0 and <= 5, $"frozen stages must be 0 to 5 (stem and four stages), found {FreezeStages}");
         Require(HeadLrMult > 0 && double.IsFinite(HeadLrMult), $"the head's learning-rate factor must be positive, found {HeadLrMult}");
         Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1), found {Dropout}");
