@@ -34,6 +34,8 @@ public sealed class TrainerTests : FileTest
         CheckpointEvery = 0,
         Workers = 2,
         Seed = 7,
+        // Dropout draws random masks: resuming must draw the same ones.
+        Dropout = 0.2,
     };
 
     private sealed class Observer(int cancelAtStep = -1, CancellationTokenSource? cancel = null) : ITrainingObserver
@@ -118,6 +120,39 @@ public sealed class TrainerTests : FileTest
         Assert.Equal(Tiny, loaded.Model.Config);
         Assert.Contains("resume it", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(Options(), run, resume: false, new Observer())).Message);
         Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(null, Dir.File("empty"), resume: true, new Observer())).Message);
+    }
+
+    [SkippableFact]
+    public void FrozenStagesKeepTheirWeightsAndBatchNormStatisticsBitIdentical()
+    {
+        RequireFashionMnist();
+        var init = Dir.File("init.pth.tar");
+        using (var model = new MobileOneModel(Tiny))
+        {
+            WeightInit.Reset(model, 99);
+            MobileOneCheckpoint.Save(model, init);
+        }
+        var run = Dir.File("frozen");
+        var observer = new Observer();
+        ClassificationTask.Train(Options(epochs: 1) with { Init = init, FreezeStages = 2 }, run, resume: false, observer);
+        Assert.Contains(observer.Messages, m => m.Contains("every weight loaded"));
+        var start = CheckpointFile.Read(init);
+        foreach (var file in new[] { "last.pth.tar", "ema.pth.tar" })
+        {
+            var after = CheckpointFile.Read(Path.Combine(run, file));
+            bool Same(string key)
+            {
+                using var a = start[key].ToTorch();
+                using var b = after[key].ToTorch();
+                return a.equal(b).all().item<bool>();
+            }
+            var frozen = start.Keys.Where(k => k.StartsWith("stage0.") || k.StartsWith("stage1.")).ToList();
+            Assert.Contains(frozen, k => k.EndsWith(".running_mean"));
+            Assert.All(frozen, k => Assert.True(Same(k), $"{file}: frozen {k} changed"));
+            // The stages after them train, BatchNorm statistics included.
+            Assert.Contains(start.Keys, k => k.StartsWith("stage2.") && k.EndsWith(".weight") && !Same(k));
+            Assert.Contains(start.Keys, k => k.StartsWith("stage2.") && k.EndsWith(".running_mean") && !Same(k));
+        }
     }
 
     [SkippableFact]

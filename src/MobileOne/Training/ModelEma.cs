@@ -52,7 +52,8 @@ public sealed class ModelEma : IDisposable
         using var noGrad = no_grad();
         foreach (var (e, s) in pairs)
         {
-            if (e.is_floating_point()) e.mul_(d).add_(s.detach().to(e.dtype), alpha: 1 - d);
+            // ema + (1 - d)(model - ema), as timm's lerp: a tensor the model does not change (a frozen stage) stays bit-identical.
+            if (e.is_floating_point()) e.lerp_(s.detach().to(e.dtype), 1 - d);
             else e.copy_(s);
         }
     }
