@@ -17,7 +17,7 @@ public static class StagedFolder
         RequireEmpty(full);
         var parent = Path.GetDirectoryName(full) ?? throw new MobileOneException($"{full}: cannot write into the root of the file system");
         Directory.CreateDirectory(parent);
-        var staging = Path.Combine(parent, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var staging = AtomicFile.TempPath(full);
         try
         {
             Directory.CreateDirectory(staging);
