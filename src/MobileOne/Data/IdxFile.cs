@@ -22,6 +22,25 @@ public static class IdxFile
     /// <summary>Reads a label file: one byte per item.</summary>
     public static byte[] ReadLabels(string path) => Read(path, 0x801).Data;
 
+    /// <summary>Writes a plain (not gzipped) image file atomically: <paramref name="pixels"/> holds count x rows x cols bytes.</summary>
+    public static void WriteImages(string path, int rows, int cols, byte[] pixels) =>
+        Write(path, 0x803, [pixels.Length / (rows * cols), rows, cols], pixels);
+
+    /// <summary>Writes a plain (not gzipped) label file atomically.</summary>
+    public static void WriteLabels(string path, byte[] labels) => Write(path, 0x801, [labels.Length], labels);
+
+    private static void Write(string path, int magic, int[] dims, byte[] data) =>
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> word = stackalloc byte[4];
+            foreach (var v in dims.Prepend(magic))
+            {
+                BinaryPrimitives.WriteInt32BigEndian(word, v);
+                stream.Write(word);
+            }
+            stream.Write(data);
+        });
+
     private static (int[] Dims, byte[] Data) Read(string path, int magic)
     {
         if (!File.Exists(path)) throw new MobileOneException($"IDX file not found: {path}");

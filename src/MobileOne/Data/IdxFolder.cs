@@ -4,8 +4,10 @@ namespace MobileOne.Data;
 /// A folder of MNIST-format IDX files, each plain or gzipped: <c>train-images-idx3-ubyte</c>,
 /// <c>train-labels-idx1-ubyte</c>, <c>t10k-images-idx3-ubyte</c> and <c>t10k-labels-idx1-ubyte</c>, or the
 /// same names after a prefix (EMNIST's <c>emnist-digits-</c>): MNIST, Fashion-MNIST, KMNIST and EMNIST come
-/// this way. Images are gray, labels one byte each. The classes are 0 to the largest training label, named
-/// "0", "1", ..., or Fashion-MNIST's names when the folder holds Fashion-MNIST (recognised by its training labels).
+/// this way. Images are gray, labels one byte each. The classes are named by the folder's
+/// <see cref="ClassNamesFile"/> when it has one (as <c>data subset</c> writes it); else they are 0 to the largest
+/// training label, named "0", "1", ..., or Fashion-MNIST's names when the folder holds Fashion-MNIST
+/// (recognised by its training labels).
 /// </summary>
 public sealed class IdxFolder : IImageDataset
 {
@@ -20,6 +22,9 @@ public sealed class IdxFolder : IImageDataset
 
     /// <summary>Test labels.</summary>
     public const string TestLabelsFile = "t10k-labels-idx1-ubyte";
+
+    /// <summary>Optional: the class names in label order, one per line (UTF-8); see <see cref="IdxClassNames"/>.</summary>
+    public const string ClassNamesFile = "classes.txt";
 
     /// <summary>The four files of a folder, without the optional <c>.gz</c>.</summary>
     public static readonly IReadOnlyList<string> FileNames = [TrainImagesFile, TrainLabelsFile, TestImagesFile, TestLabelsFile];
@@ -52,7 +57,7 @@ public sealed class IdxFolder : IImageDataset
         var trainLabelsPath = Require(root, TrainLabelsFile);
         var trainLabels = IdxFile.ReadLabels(trainLabelsPath);
         if (trainLabels.Length == 0) throw new MobileOneException($"{trainLabelsPath}: holds no labels");
-        var classes = FashionMnist.HasTrainingLabels(trainLabels) ? FashionMnist.Classes : NumberedClasses(trainLabels.Max() + 1);
+        var classes = Classes(root, trainLabels);
         var labelsPath = train ? trainLabelsPath : Require(root, TestLabelsFile);
         var labels = train ? trainLabels : IdxFile.ReadLabels(labelsPath);
         var imagesPath = Require(root, train ? TrainImagesFile : TestImagesFile);
@@ -92,10 +97,13 @@ public sealed class IdxFolder : IImageDataset
     {
         int n = Width * Height;
         var rgb = new byte[n * 3];
-        var gray = pixels.AsSpan(index * n, n);
+        var gray = GrayPixels(index);
         for (int i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = gray[i];
         return new RgbImage(Width, Height, rgb);
     }
+
+    /// <summary>The gray levels of image <paramref name="index"/>, row by row.</summary>
+    public ReadOnlySpan<byte> GrayPixels(int index) => pixels.AsSpan(index * Width * Height, Width * Height);
 
     /// <summary>Mean and standard deviation of every pixel of the split, scaled to [0, 1] (the normalisation a gray model needs).</summary>
     public (float Mean, float Std) PixelStatistics()
@@ -133,6 +141,20 @@ public sealed class IdxFolder : IImageDataset
     private static string Require(string root, string name) =>
         Existing(root, name) ?? throw new MobileOneException(
             $"{Path.Combine(root, name)}[.gz] not found; an IDX folder holds {string.Join(", ", FileNames)} (each optionally gzipped or after a prefix)");
+
+    // A names file says what the labels mean; without one, Fashion-MNIST's labels identify it.
+    private static IReadOnlyList<string> Classes(string root, byte[] trainLabels)
+    {
+        var namesPath = Path.Combine(root, ClassNamesFile);
+        if (File.Exists(namesPath))
+        {
+            var names = IdxClassNames.Read(namesPath);
+            if (trainLabels.Max() >= names.Count)
+                throw new MobileOneException($"{namesPath}: names {names.Count} classes, but the training labels go up to {trainLabels.Max()}");
+            return names;
+        }
+        return FashionMnist.HasTrainingLabels(trainLabels) ? FashionMnist.Classes : NumberedClasses(trainLabels.Max() + 1);
+    }
 
     private static string[] NumberedClasses(int count) => Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 }
