@@ -52,7 +52,7 @@ public sealed class DataSubsetTests : FileTest
         // What train --data DIR reads: three classes, the folder's own preset.
         var options = TrainOptions.ForData(dir);
         Assert.Equal(3, MobileOne.Models.MobileOneConfig.FromJson(options.Model).NumClasses);
-        var (trainSet, valSet) = TrainingData.Load(options);
+        var (trainSet, valSet) = TrainingData.Load(options.Data);
         Assert.Equal((60, 30), (trainSet.Count, valSet.Count));
     }
 
@@ -87,7 +87,7 @@ public sealed class DataSubsetTests : FileTest
             }
             Assert.Equal(4 * perClass, set.Count);
         }
-        var (trainSet, valSet) = TrainingData.Load(TrainOptions.ForData(dir));
+        var (trainSet, valSet) = TrainingData.Load(dir);
         Assert.Equal((20, 12), (trainSet.Count, valSet.Count));
     }
 
