@@ -163,7 +163,7 @@ public sealed class OnnxEngine : IInferenceEngine
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
     {
         if ((FixedHeight is int fh && fh != h) || (FixedWidth is int fw && fw != w))
-            throw new MobileOneException($"{Source}: the graph takes {FixedHeight}x{FixedWidth} inputs, not {h}x{w} (export with --dynamic for any size)");
+            throw new MobileOneException($"{Source}: the graph takes {FixedHeight}x{FixedWidth} inputs, not {h}x{w} (export it with dynamic height and width for any size)");
         int c = InputChannels;
         if (input.Length != (long)n * c * h * w)
             throw new ArgumentException($"input holds {input.Length} floats, not {n}x{c}x{h}x{w}");

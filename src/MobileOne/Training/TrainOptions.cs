@@ -155,18 +155,30 @@ public sealed record TrainOptions
     /// timm decides it: the architecture is <paramref name="architecture"/>, else that of the pretrained
     /// checkpoint <paramref name="init"/>, else the data set's default; the input channels are
     /// <paramref name="channels"/>, else the checkpoint's, else the data's; the class count is
-    /// <paramref name="numClasses"/>, else the data's, never a variant's 1000.
+    /// <paramref name="numClasses"/>, else the data's, never a variant's 1000. A checkpoint from one of this
+    /// project's run folders brings its input size, evaluation crop and normalisation, as timm's pretrained
+    /// configurations do: the features were learnt on inputs prepared that way.
     /// </summary>
     public static TrainOptions ForRun(string data, int? channels = null, MobileOneConfig? architecture = null, string? init = null, int? numClasses = null)
     {
         var pretrained = string.IsNullOrEmpty(init) ? null : FineTuning.ReadPretrained(init).Config;
         var preset = ForData(data, channels ?? pretrained?.InChannels);
+        if (!string.IsNullOrEmpty(init) && PretrainingRun(init) is { } source && source.Channels == preset.Channels)
+            preset = preset with { ImageSize = source.ImageSize, EvalCropPct = source.EvalCropPct, Mean = source.Mean, Std = source.Std };
         if (architecture is not null && pretrained is not null
             && !architecture.SameBackbone(pretrained.WithInput(architecture.InChannels, architecture.Strides), ignoreBranches: false))
             throw new MobileOneException($"{init}: the checkpoint's architecture ({pretrained}) is not the one asked for ({architecture})");
         var config = architecture ?? pretrained ?? MobileOneConfig.FromJson(preset.Model);
         config = config.WithInput(preset.Channels, config.Strides).WithNumClasses(numClasses ?? TrainingData.ClassNames(data).Count);
         return preset with { Model = config.ToJson(), Init = string.IsNullOrEmpty(init) ? "" : Path.GetFullPath(init) };
+    }
+
+    /// <summary>The options of the run whose folder holds <paramref name="checkpoint"/>, if it is one.</summary>
+    private static TrainOptions? PretrainingRun(string checkpoint)
+    {
+        var folder = new FileInfo(checkpoint).Directory;
+        if (folder is null || !File.Exists(Path.Combine(folder.FullName, "config.json"))) return null;
+        return new RunFolder(folder.FullName).ReadConfig();
     }
 
     /// <summary>
@@ -181,13 +193,16 @@ public sealed record TrainOptions
     /// Options for the training split of a folder of IDX files, as for Fashion-MNIST but with the images'
     /// own size (the shorter side when they are not square), the mean and standard deviation of their gray
     /// levels, as many classes as the labels name, and no horizontal flips: MNIST, KMNIST and EMNIST hold
-    /// digits and letters, which a mirror turns into other symbols or none.
+    /// digits and letters, which a mirror turns into other symbols or none. A subset of Fashion-MNIST's classes
+    /// (named in its <c>classes.txt</c>) keeps them.
     /// </summary>
     public static TrainOptions ForIdx(IdxFolder train, int channels = 1)
     {
         var (mean, std) = train.PixelStatistics();
         // Images of one gray level have nothing to normalise; a unit std keeps the transform defined.
-        return SmallGrayImages(Math.Min(train.Width, train.Height), mean, std > 0 ? std : 1, train.ClassNames.Count, channels) with { HorizontalFlip = false };
+        // Clothes mirror into clothes: a subset of Fashion-MNIST's classes keeps its flips.
+        bool clothing = train.ClassNames.All(FashionMnistData.Classes.Contains);
+        return SmallGrayImages(Math.Min(train.Width, train.Height), mean, std > 0 ? std : 1, train.ClassNames.Count, channels) with { HorizontalFlip = clothing };
     }
 
     private static TrainOptions SmallGrayImages(int size, float mean, float std, int classes, int channels) => new()
