@@ -156,6 +156,53 @@ public sealed class TrainerTests : FileTest
     }
 
     [SkippableFact]
+    public void AVariantTrainsWithTheDataClassCount()
+    {
+        RequireFashionMnist();
+        var run = Dir.File("s0");
+        string[] common = ["train", "--data", "fashion-mnist", "--variant", "s0", "--image-size", "32", "--epochs", "1", "--batch", "8",
+            "--train-subset", "16", "--val-subset", "8", "--workers", "1"];
+        var r = Run([.. common, "--out", run]);
+        Assert.True(r.Code == 0, r.Err);
+        var config = MobileOneConfig.FromJsonFile(Path.Combine(run, "model_config.json"));
+        Assert.Equal(10, config.NumClasses);
+        Assert.True(config.SameBackbone(MobileOneVariants.S0().WithInput(1, config.Strides), ignoreBranches: false));
+        AssertCleanError(Run([.. common, "--num-classes", "5", "--out", Dir.File("five")]), 1, "has 10 classes; the model has 5");
+        AssertCleanError(Run("train", "--resume", run, "--epochs", "3"), 2, "--epochs cannot change when resuming");
+    }
+
+    [SkippableFact]
+    public void InitFineTunesACheckpointOnAnImageFolderWithAnotherClassCount()
+    {
+        RequireFashionMnist();
+        var pretrained = Dir.File("pretrained");
+        Directory.CreateDirectory(pretrained);
+        var init = Path.Combine(pretrained, "weights.safetensors");
+        // Default strides: without a model_config.json beside it, a checkpoint's strides are read as the default ones.
+        using (var model = new MobileOneModel(Tiny.WithInput(1, MobileOneConfig.DefaultStrides)))
+        {
+            WeightInit.Reset(model, 5);
+            MobileOneCheckpoint.Save(model, init, CheckpointLayout.Timm);
+        }
+        var data = Dir.File("shoes");
+        var made = Run("data", "subset", "--from", "fashion-mnist", "--classes", "7,8,9", "--format", "imagefolder", "--train-per-class", "8",
+            "--val-per-class", "4", "--out", data);
+        Assert.True(made.Code == 0, made.Err);
+        var run = Dir.File("fine");
+        var r = Run("train", "--data", data, "--init", init, "--image-size", "28", "--epochs", "1", "--batch", "8", "--warmup-epochs", "0",
+            "--head-lr-mult", "10", "--freeze-stages", "1", "--workers", "1", "--out", run);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("its classifier has 10 classes, the data 3; the classifier starts from random weights", r.Out);
+        var options = new RunFolder(run).ReadConfig();
+        Assert.Equal((1, 10.0, 1, Path.GetFullPath(init)), (options.Channels, options.HeadLrMult, options.FreezeStages, options.Init));
+        Assert.Equal(3, MobileOneCheckpoint.Load(Path.Combine(run, "last.pth.tar")).Model.Config.NumClasses);
+        // A fused checkpoint cannot be fine-tuned.
+        var fused = Path.Combine(pretrained, "fused.pth.tar");
+        using (var model = MobileOneCheckpoint.Load(init).Model) using (var folded = MobileOne.Reparameterization.Reparameterizer.Fuse(model)) MobileOneCheckpoint.Save(folded, fused);
+        AssertCleanError(Run("train", "--data", data, "--init", fused, "--out", Dir.File("nope")), 1, "the checkpoint is fused");
+    }
+
+    [SkippableFact]
     [Trait("Category", "Slow")]
     public void ShortTrainingOnAFashionMnistSubsetBeatsChanceByAWideMargin()
     {
