@@ -1,4 +1,4 @@
-using MobileOne.Benchmarks;
+using MobileOne.Study;
 
 namespace MobileOne.Tests;
 

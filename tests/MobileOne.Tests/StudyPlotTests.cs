@@ -1,4 +1,4 @@
-using MobileOne.Benchmarks;
+using MobileOne.Study;
 using SkiaSharp;
 
 namespace MobileOne.Tests;

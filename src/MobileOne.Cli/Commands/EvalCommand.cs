@@ -15,7 +15,7 @@ internal static class EvalCommand
     {
         var command = new Command("eval", "Evaluate a checkpoint on a validation set: top-1, top-5, per-class accuracy, a confusion-matrix PNG; the train-time and fused forms both, with their agreement.");
         var data = new Option<string>("--data") { Description = "fashion-mnist (its 10,000 test images), a folder of MNIST-format IDX files (its t10k files), or a folder with val/CLASS/*.jpg.", Required = true };
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint (any layout). A training run's config.json beside it gives the preprocessing.", Required = true };
+        var checkpoint = SharedOptions.Checkpoint("Checkpoint (any layout). A training run's config.json beside it gives the preprocessing.");
         var model = new ModelOptions(command);
         var size = new Option<int?>("--image-size") { Description = "Evaluation size (default: the run's, else 224 for an ImageFolder and the images' own size for IDX data)." };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };

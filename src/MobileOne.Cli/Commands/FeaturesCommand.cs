@@ -10,7 +10,7 @@ internal static class FeaturesCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("features", "Load a checkpoint, run it in eval mode on a float32 NCHW .npy batch and write its feature maps (stem.npy, stage1.npy ... stage4.npy) into a folder.");
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint: .pth/.pth.tar (torch.save) or .safetensors; Apple, timm or mmpretrain layout.", Required = true };
+        var checkpoint = SharedOptions.Checkpoint("Checkpoint: .pth/.pth.tar (torch.save) or .safetensors; Apple, timm or mmpretrain layout.");
         var model = new ModelOptions(command);
         var input = new Option<FileInfo>("--input") { Description = "Input batch, float32 .npy of shape [N, 3, H, W].", Required = true };
         var outputDir = new Option<DirectoryInfo>("--output-dir") { Description = "Folder for the .npy files (created if missing).", Required = true };

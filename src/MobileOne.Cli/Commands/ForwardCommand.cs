@@ -12,10 +12,10 @@ internal static class ForwardCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("forward", "Load a checkpoint (any layout, fused or not), run it in eval mode on a float32 NCHW .npy batch and write the logits as .npy.");
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "Checkpoint: .pth/.pth.tar (torch.save) or .safetensors; Apple, timm or mmpretrain layout.", Required = true };
+        var checkpoint = SharedOptions.Checkpoint("Checkpoint: .pth/.pth.tar (torch.save) or .safetensors; Apple, timm or mmpretrain layout.");
         var model = new ModelOptions(command);
         var input = new Option<FileInfo>("--input") { Description = "Input batch, float32 .npy of shape [N, 3, H, W].", Required = true };
-        var output = new Option<FileInfo>("--output") { Description = "Where to write the logits (.npy, shape [N, classes]).", Required = true };
+        var output = SharedOptions.Output("Where to write the logits (.npy, shape [N, classes]).");
         var fuse = new Option<bool>("--fuse") { Description = "Reparameterise a train-time checkpoint before running it." };
         command.Add(checkpoint);
         command.Add(input);

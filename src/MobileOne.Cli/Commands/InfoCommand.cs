@@ -12,18 +12,14 @@ internal static class InfoCommand
     {
         var command = new Command("info", "Show parameter counts (unfused and fused), MACs of the fused model and the per-stage layout.");
         var model = new ModelOptions(command, defaultVariant: "s0");
-        var size = new Option<string>("--input-size")
-        {
-            Description = "Input size: N for NxN, or HxW (e.g. 256x192).",
-            DefaultValueFactory = _ => "224",
-        };
+        var size = new InputSizeOption("Input size: N for NxN, or HxW (e.g. 256x192).");
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables." };
-        command.Add(size);
+        command.Add(size.Option);
         command.Add(json);
         command.SetAction(parsed =>
         {
             var config = model.Resolve(parsed)!;
-            var (h, w) = InputSize.Parse(parsed.GetValue(size)!);
+            var (h, w) = size.Get(parsed);
             var profile = ModelProfile.Compute(config, h, w);
             if (parsed.GetValue(json)) console.Out.WriteLine(ToJson(profile));
             else WriteTable(console.Out, profile);

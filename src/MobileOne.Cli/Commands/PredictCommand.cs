@@ -13,13 +13,13 @@ internal static class PredictCommand
     {
         var command = new Command("predict", "Classify images (JPEG, PNG, ...; a folder means every image in it; an unreadable image is reported and skipped) with a checkpoint or an ONNX file.");
         var images = new Argument<string[]>("images") { Description = "Image files or folders.", Arity = ArgumentArity.OneOrMore };
-        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "MobileOne checkpoint (any layout; folded before use)." };
+        var checkpoint = SharedOptions.OptionalCheckpoint("MobileOne checkpoint (any layout; folded before use).");
         var onnx = new Option<FileInfo?>("--onnx") { Description = "ONNX image classifier (preprocessing read from its metadata when present)." };
         var model = new ModelOptions(command);
         var topk = new Option<int>("--topk") { Description = "Number of classes to show per image.", DefaultValueFactory = _ => 5 };
         var engine = new Option<string>("--engine") { Description = "Runtime for --checkpoint: onnx (exported in memory) or torch.", DefaultValueFactory = _ => "onnx" };
         engine.AcceptOnlyFromAmong("onnx", "torch");
-        var threads = new Option<int>("--threads") { Description = "Threads for inference (0 = runtime default).", DefaultValueFactory = _ => 0 };
+        var threads = SharedOptions.Threads("Threads for inference (0 = runtime default).", 0, minimum: 0);
         var size = new Option<int?>("--image-size") { Description = "Crop size fed to the network (default 224, or the ONNX graph's)." };
         var crop = new Option<double?>("--crop-pct") { Description = "Fraction of the resized image kept by the center crop (default 0.875: resize to 256, crop 224)." };
         var labels = new Option<FileInfo?>("--labels") { Description = "Class names, one per line (default: ImageNet-1k for 1000 classes)." };
@@ -27,7 +27,6 @@ internal static class PredictCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         CliValidation.AtLeast(topk, 1);
         CliValidation.AtLeast(batch, 1);
-        CliValidation.AtLeast(threads, 0);
         command.Add(images);
         command.Add(checkpoint);
         command.Add(onnx);

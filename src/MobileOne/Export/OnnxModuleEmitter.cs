@@ -1,4 +1,3 @@
-using MobileOne.Models;
 using MobileOne.Reparameterization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -8,8 +7,8 @@ namespace MobileOne.Export;
 
 /// <summary>
 /// Translates TorchSharp modules into ONNX nodes: the standard layers by type (a Conv2d followed by a
-/// BatchNorm2d is folded into one Conv, as a deployed graph has it), Sequentials child by child, the
-/// MobileOne block in either form, and any <see cref="IOnnxExportable"/> by its own rule.
+/// BatchNorm2d is folded into one Conv, as a deployed graph has it), Sequentials child by child, and the
+/// networks and blocks that <see cref="NetworkEmitters"/> holds a rule for by that rule.
 /// </summary>
 internal static class OnnxModuleEmitter
 {
@@ -19,12 +18,11 @@ internal static class OnnxModuleEmitter
     /// </summary>
     public static string Emit(OnnxGraphBuilder g, string name, nn.Module module, string x, bool tokens = false) => module switch
     {
-        IOnnxExportable custom => custom.EmitOnnx(g, name, x),
+        _ when NetworkEmitters.TryEmit(g, name, module, x) is { } y => y,
         Sequential seq => Sequence(g, name, seq.named_children().Select(c => (c.name, c.module)).ToList(), x, tokens),
         Linear linear when tokens => LinearMatMul(g, name, linear, x),
         Conv2d conv => Conv(g, name, conv, x),
         BatchNorm2d bn => BatchNorm(g, name, bn, x),
-        MobileOneBlock block => MobileOneBlockNodes(g, name, block, x),
         Linear linear => g.Node("Gemm", name,
             linear.bias is null ? [x, g.Initializer(name + ".weight", linear.weight!)] : [x, g.Initializer(name + ".weight", linear.weight!), g.Initializer(name + ".bias", linear.bias)],
             OnnxGraphBuilder.Int("transB", 1)),
@@ -169,38 +167,5 @@ internal static class OnnxModuleEmitter
         var e = g.Node("Erf", name + ".erf", [g.Node("Div", name + ".scaled", [x, g.Scalar(name + ".sqrt2", (float)Math.Sqrt(2))])]);
         var onePlus = g.Node("Add", name + ".one_plus", [e, g.Scalar(name + ".one", 1f)]);
         return g.Node("Mul", name, [g.Node("Mul", name + ".x_times", [x, onePlus]), g.Scalar(name + ".half", 0.5f)]);
-    }
-
-    /// <summary>
-    /// A MobileOne block. Fused: Conv with bias and Relu. Train-time: one Conv per branch with its
-    /// BatchNorm folded, the skip branch as BatchNormalization, summed: the graph that shows what the fold saves.
-    /// </summary>
-    public static string MobileOneBlockNodes(OnnxGraphBuilder g, string name, MobileOneBlock block, string x)
-    {
-        string y;
-        if (block.IsFused)
-        {
-            y = Conv(g, $"{name}.reparam_conv", block.ReparamConv!, x);
-        }
-        else
-        {
-            var branches = new List<string>();
-            int i = 0;
-            foreach (var branch in block.ConvBranches!) branches.Add(ConvBn(g, $"{name}.rbr_conv.{i++}", branch.Conv, branch.Bn, x));
-            if (block.Scale is { } scale) branches.Add(ConvBn(g, $"{name}.rbr_scale", scale.Conv, scale.Bn, x));
-            if (block.Skip is { } bn) branches.Add(BatchNorm(g, $"{name}.rbr_skip", bn, x));
-            y = branches.Count == 1 ? branches[0] : g.Node("Sum", $"{name}.sum", branches);
-        }
-        if (block.Se is { } se)
-        {
-            // Global pooling, not a fixed kernel, so the graph accepts any input size.
-            var p = g.Node("GlobalAveragePool", $"{name}.se.pool", [y]);
-            p = Conv(g, $"{name}.se.reduce", se.Reduce, p);
-            p = g.Node("Relu", $"{name}.se.relu", [p]);
-            p = Conv(g, $"{name}.se.expand", se.Expand, p);
-            p = g.Node("Sigmoid", $"{name}.se.sigmoid", [p]);
-            y = g.Node("Mul", $"{name}.se.scale", [y, p]);
-        }
-        return g.Node("Relu", $"{name}.relu", [y]);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +10,7 @@ namespace MobileOne.Models;
 /// 16 or 8 with dilated last stages (<see cref="MobileOneConfig.MaxOutputStride"/>); any input size and batch size. State-dict names follow Apple's reference
 /// (<c>stage0</c>..<c>stage4</c>, <c>linear</c>), so its checkpoints load unchanged.
 /// </summary>
-public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
 {
     // Field names are Apple's state-dict names (TorchSharp registers fields by name).
 #pragma warning disable IDE1006
@@ -171,12 +170,5 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>, IOnnxExportable
         h = h.mean([2, 3]);
         if (training && headDropout > 0) h = nn.functional.dropout(h, headDropout, training: true);
         return Linear.call(h).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        foreach (var (blockName, block) in Blocks()) x = OnnxModuleEmitter.MobileOneBlockNodes(g, blockName, block, x);
-        x = OnnxModuleEmitter.GlobalPoolFlatten(g, x);
-        return OnnxModuleEmitter.Emit(g, "linear", Linear, x);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Benchmarks;
 using MobileOne.Inference;
 using MobileOne.Zoo;
 

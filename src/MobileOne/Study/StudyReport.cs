@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using MobileOne.Benchmarks;
 using MobileOne.IO;
 
 namespace MobileOne.Study;

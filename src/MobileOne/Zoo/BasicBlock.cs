@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,7 +5,7 @@ using static TorchSharp.torch;
 namespace MobileOne.Zoo;
 
 /// <summary>ResNet's basic block as torchvision defines it: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).</summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the block; a 1x1 conv+BN shortcut (<c>downsample</c>) is added when the shape changes.</summary>
     public BasicBlock(long inChannels, long channels, long stride) : base(nameof(BasicBlock))
@@ -31,6 +30,15 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     private readonly Sequential? downsample;
 #pragma warning restore IDE1006
 
+    /// <summary>The first convolution and its BatchNorm.</summary>
+    internal (Conv2d Conv, BatchNorm2d Bn) First => (conv1, bn1);
+
+    /// <summary>The second convolution and its BatchNorm.</summary>
+    internal (Conv2d Conv, BatchNorm2d Bn) Second => (conv2, bn2);
+
+    /// <summary>The 1x1 conv+BN shortcut; null when the shortcut is the identity.</summary>
+    internal Sequential? Downsample => downsample;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
@@ -38,14 +46,5 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
         var y = bn2.call(conv2.call(relu.call(bn1.call(conv1.call(x)))));
         var shortcut = downsample is null ? x : downsample.call(x);
         return relu.call(y + shortcut).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        var y = OnnxModuleEmitter.ConvBn(g, name + ".conv1", conv1, bn1, x);
-        y = g.Node("Relu", name + ".relu1", [y]);
-        y = OnnxModuleEmitter.ConvBn(g, name + ".conv2", conv2, bn2, y);
-        var shortcut = downsample is null ? x : OnnxModuleEmitter.Emit(g, name + ".downsample", downsample, x);
-        return g.Node("Relu", name + ".relu2", [g.Node("Add", name + ".add", [y, shortcut])]);
     }
 }

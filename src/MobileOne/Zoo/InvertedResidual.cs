@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +9,7 @@ namespace MobileOne.Zoo;
 /// residual of MobileNetV2/V3, EfficientNet's MBConv and MNASNet's block. Only the body's state-dict
 /// name differs between them (<c>conv</c>, <c>block</c>, <c>layers</c>), so it is a parameter.
 /// </summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 {
     private readonly string bodyName;
     private readonly Sequential body;
@@ -24,6 +23,12 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportabl
         register_module(bodyName, body);
     }
 
+    /// <summary>The body's state-dict name (<c>conv</c>, <c>block</c> or <c>layers</c>).</summary>
+    internal string BodyName => bodyName;
+
+    /// <summary>The body, run on the input.</summary>
+    internal Sequential Body => body;
+
     /// <summary>Whether the input is added to the body's output.</summary>
     public bool Residual { get; }
 
@@ -33,11 +38,5 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportabl
         if (!Residual) return body.call(x);
         using var y = body.call(x);
         return x + y;
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        var y = OnnxModuleEmitter.Emit(g, $"{name}.{bodyName}", body, x);
-        return Residual ? g.Node("Add", name + ".add", [x, y]) : y;
     }
 }

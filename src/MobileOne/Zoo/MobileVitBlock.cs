@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,9 +11,10 @@ namespace MobileOne.Zoo;
 /// fused with the input by a 3x3 conv over their concatenation. A map with an odd side is first resized
 /// (bilinear) to the next even size and resized back after folding, as Apple's cvnets does. Names follow cvnets.
 /// </summary>
-public sealed class MobileVitBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class MobileVitBlock : nn.Module<Tensor, Tensor>
 {
-    private const int Patch = 2;
+    /// <summary>Side of the square patches the map is cut into.</summary>
+    internal const int Patch = 2;
 
     /// <summary>Creates the block for <paramref name="channels"/> input channels, transformer width <paramref name="dim"/>.</summary>
     public MobileVitBlock(long channels, long dim, int depth, long ffnDim, long heads = 4) : base(nameof(MobileVitBlock))
@@ -35,13 +35,26 @@ public sealed class MobileVitBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     private readonly Sequential local_rep, global_rep, conv_proj, fusion;
 #pragma warning restore IDE1006
 
+    /// <summary>The local representation (3x3 conv, then 1x1 projection to width d).</summary>
+    internal Sequential LocalRep => local_rep;
+
+    /// <summary>The transformer layers and their final LayerNorm.</summary>
+    internal Sequential GlobalRep => global_rep;
+
+    /// <summary>The 1x1 projection back to the input's channels.</summary>
+    internal Sequential ConvProj => conv_proj;
+
+    /// <summary>The 3x3 convolution over the input and the projection, concatenated.</summary>
+    internal Sequential Fusion => fusion;
+
     /// <summary>Transformer width d.</summary>
     public long Dim { get; }
 
     /// <summary>Input height and width of the last forward pass; the ONNX graph is written for them.</summary>
     internal (long Height, long Width)? LastInputSize { get; private set; }
 
-    private static long Even(long size) => (size + Patch - 1) / Patch * Patch;
+    /// <summary>The size rounded up to a whole number of patches.</summary>
+    internal static long Even(long size) => (size + Patch - 1) / Patch * Patch;
 
     /// <summary>[B, d, H, W] (H, W even) to [B * 4, H W / 4, d]: one sequence of patches per pixel position.</summary>
     public static Tensor Unfold(Tensor x)
@@ -69,25 +82,5 @@ public sealed class MobileVitBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
         if (eh != h || ew != w) fm = nn.functional.interpolate(fm, [h, w], mode: InterpolationMode.Bilinear, align_corners: false);
         fm = conv_proj.call(fm);
         return fusion.call(cat([x, fm], 1)).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        var (h, w) = LastInputSize ?? throw new MobileOneException($"ONNX export: '{name}' (MobileViT) needs a forward pass at the export size first");
-        long eh = Even(h), ew = Even(w), nh = eh / Patch, nw = ew / Patch;
-        var fm = OnnxModuleEmitter.Emit(g, name + ".local_rep", local_rep, x);
-        if (eh != h || ew != w) fm = OnnxModuleEmitter.ResizeBilinear(g, name + ".resize_up", fm, eh, ew);
-        // Unfold: [B, d, nh*2, nw*2] -> [B, d, nh, 2, nw, 2] -> [B, 2, 2, nh, nw, d] -> [B*4, nh*nw, d]; fold is the inverse.
-        var patches = g.Node("Reshape", name + ".unfold.split", [fm, g.Int64Initializer(name + ".unfold.split.shape", -1, Dim, nh, Patch, nw, Patch)]);
-        patches = g.Node("Transpose", name + ".unfold.order", [patches], OnnxGraphBuilder.Ints("perm", 0, 3, 5, 2, 4, 1));
-        patches = g.Node("Reshape", name + ".unfold", [patches, g.Int64Initializer(name + ".unfold.shape", -1, nh * nw, Dim)]);
-        patches = OnnxModuleEmitter.Emit(g, name + ".global_rep", global_rep, patches, tokens: true);
-        fm = g.Node("Reshape", name + ".fold.split", [patches, g.Int64Initializer(name + ".fold.split.shape", -1, Patch, Patch, nh, nw, Dim)]);
-        fm = g.Node("Transpose", name + ".fold.order", [fm], OnnxGraphBuilder.Ints("perm", 0, 5, 3, 1, 4, 2));
-        fm = g.Node("Reshape", name + ".fold", [fm, g.Int64Initializer(name + ".fold.shape", -1, Dim, eh, ew)]);
-        if (eh != h || ew != w) fm = OnnxModuleEmitter.ResizeBilinear(g, name + ".resize_down", fm, h, w);
-        fm = OnnxModuleEmitter.Emit(g, name + ".conv_proj", conv_proj, fm);
-        var both = g.Node("Concat", name + ".concat", [x, fm], OnnxGraphBuilder.Int("axis", 1));
-        return OnnxModuleEmitter.Emit(g, name + ".fusion", fusion, both);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +9,7 @@ namespace MobileOne.Zoo;
 /// <c>out_proj</c>). Its two matrix products (Q K^T and attention x V) are not convolutions or linear
 /// layers; <see cref="NetworkCost"/> counts them separately, 2 N^2 d multiply-accumulates per sequence.
 /// </summary>
-public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the module.</summary>
     public SelfAttention(long dim, long heads) : base(nameof(SelfAttention))
@@ -27,6 +26,12 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IOnnxExportable
 #pragma warning disable IDE1006
     private readonly Linear qkv_proj, out_proj;
 #pragma warning restore IDE1006
+
+    /// <summary>The joint query, key and value projection.</summary>
+    internal Linear QkvProjection => qkv_proj;
+
+    /// <summary>The output projection.</summary>
+    internal Linear OutProjection => out_proj;
 
     /// <summary>Embedding width d.</summary>
     public long Dim { get; }
@@ -45,21 +50,5 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>, IOnnxExportable
         var attention = q.matmul(qkv[1].transpose(-1, -2)).softmax(-1);
         var y = attention.matmul(qkv[2]).transpose(1, 2).reshape(b, n, Dim);
         return out_proj.call(y).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        long headDim = Dim / Heads;
-        var qkv = OnnxModuleEmitter.LinearMatMul(g, name + ".qkv_proj", qkv_proj, x);
-        qkv = g.Node("Reshape", name + ".split_heads", [qkv, g.Int64Initializer(name + ".split_heads.shape", 0, 0, 3, Heads, headDim)]);
-        qkv = g.Node("Transpose", name + ".heads_first", [qkv], OnnxGraphBuilder.Ints("perm", 2, 0, 3, 1, 4));
-        string Part(string part, long i) => g.Node("Gather", $"{name}.{part}", [qkv, g.Int64Scalar($"{name}.{part}.index", i)], OnnxGraphBuilder.Int("axis", 0));
-        var q = g.Node("Mul", name + ".scale", [Part("q", 0), g.Scalar(name + ".scale.value", (float)Math.Pow(headDim, -0.5))]);
-        var kT = g.Node("Transpose", name + ".k_t", [Part("k", 1)], OnnxGraphBuilder.Ints("perm", 0, 1, 3, 2));
-        var attention = g.Node("Softmax", name + ".softmax", [g.Node("MatMul", name + ".scores", [q, kT])], OnnxGraphBuilder.Int("axis", -1));
-        var y = g.Node("MatMul", name + ".weighted", [attention, Part("v", 2)]);
-        y = g.Node("Transpose", name + ".tokens_first", [y], OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3));
-        y = g.Node("Reshape", name + ".merge_heads", [y, g.Int64Initializer(name + ".merge_heads.shape", 0, 0, Dim)]);
-        return OnnxModuleEmitter.LinearMatMul(g, name + ".out_proj", out_proj, y);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -11,7 +10,7 @@ namespace MobileOne.Zoo;
 /// (<c>branch1</c> depthwise then pointwise). Then shuffle the channels across the two halves: a
 /// reshape and a transpose, pure memory traffic that FLOPs do not see.
 /// </summary>
-public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>
 {
     private readonly long inChannels, outChannels;
 
@@ -39,6 +38,18 @@ public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
     private readonly Sequential branch1, branch2;
 #pragma warning restore IDE1006
 
+    /// <summary>Input channels.</summary>
+    internal long InChannels => inChannels;
+
+    /// <summary>Output channels.</summary>
+    internal long OutChannels => outChannels;
+
+    /// <summary>The branch that sees the whole input at stride 2 (empty at stride 1).</summary>
+    internal Sequential Branch1 => branch1;
+
+    /// <summary>The branch that transforms the second half (stride 1) or the whole input (stride 2).</summary>
+    internal Sequential Branch2 => branch2;
+
     /// <summary>Stride of the unit.</summary>
     public long Stride { get; }
 
@@ -58,30 +69,5 @@ public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
         }
         var (n, c, h, w) = (y.shape[0], y.shape[1], y.shape[2], y.shape[3]);
         return y.view(n, 2, c / 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        string y;
-        if (Stride == 1)
-        {
-            long half = inChannels / 2;
-            string Slice(string part, long start, long end) => g.Node("Slice", $"{name}.{part}",
-                [x, g.Int64Initializer($"{name}.{part}.starts", start), g.Int64Initializer($"{name}.{part}.ends", end), g.Int64Initializer($"{name}.{part}.axes", 1)]);
-            var kept = Slice("first_half", 0, half);
-            var transformed = OnnxModuleEmitter.Emit(g, name + ".branch2", branch2, Slice("second_half", half, inChannels));
-            y = g.Node("Concat", name + ".concat", [kept, transformed], OnnxGraphBuilder.Int("axis", 1));
-        }
-        else
-        {
-            var a = OnnxModuleEmitter.Emit(g, name + ".branch1", branch1, x);
-            var b = OnnxModuleEmitter.Emit(g, name + ".branch2", branch2, x);
-            y = g.Node("Concat", name + ".concat", [a, b], OnnxGraphBuilder.Int("axis", 1));
-        }
-        // Shuffle without fixing N, H or W: [N, C, H, W] -> [N, 2, C/2, H*W] -> swap -> back to y's own shape.
-        var shape = g.Node("Shape", name + ".shape", [y]);
-        var grouped = g.Node("Reshape", name + ".group", [y, g.Int64Initializer(name + ".group.shape", 0, 2, outChannels / 2, -1)]);
-        var swapped = g.Node("Transpose", name + ".swap", [grouped], OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3));
-        return g.Node("Reshape", name + ".shuffle", [swapped, shape]);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,7 +9,7 @@ namespace MobileOne.Zoo;
 /// x * gate(fc2(act(fc1(mean(x))))). The global mean is a synchronisation point: every pixel must be
 /// computed before any can be scaled, which is why the paper finds SE costly on a phone.
 /// </summary>
-public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the module.</summary>
     public SqueezeExcitation(long channels, long squeezeChannels, ActivationKind activation = ActivationKind.ReLU, ActivationKind gate = ActivationKind.Sigmoid)
@@ -29,6 +28,18 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportab
     private readonly nn.Module<Tensor, Tensor> activation, scale_activation;
 #pragma warning restore IDE1006
 
+    /// <summary>The squeezing 1x1 convolution.</summary>
+    internal Conv2d Fc1 => fc1;
+
+    /// <summary>The expanding 1x1 convolution.</summary>
+    internal Conv2d Fc2 => fc2;
+
+    /// <summary>The activation between the two convolutions.</summary>
+    internal nn.Module<Tensor, Tensor> Nonlinearity => activation;
+
+    /// <summary>The gate applied to the expanded channels.</summary>
+    internal nn.Module<Tensor, Tensor> Gate => scale_activation;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
@@ -36,15 +47,5 @@ public sealed class SqueezeExcitation : nn.Module<Tensor, Tensor>, IOnnxExportab
         var s = x.mean([2, 3], keepdim: true);
         s = scale_activation.call(fc2.call(activation.call(fc1.call(s))));
         return (x * s).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        var s = g.Node("GlobalAveragePool", name + ".pool", [x]);
-        s = OnnxModuleEmitter.Conv(g, name + ".fc1", fc1, s);
-        s = OnnxModuleEmitter.Emit(g, name + ".activation", activation, s);
-        s = OnnxModuleEmitter.Conv(g, name + ".fc2", fc2, s);
-        s = OnnxModuleEmitter.Emit(g, name + ".scale_activation", scale_activation, s);
-        return g.Node("Mul", name + ".scale", [x, s]);
     }
 }

@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +8,7 @@ namespace MobileOne.Zoo;
 /// A pre-norm transformer layer as MobileViT uses it: x + MHSA(LN(x)), then x + FFN(LN(x)) with a
 /// SiLU feed-forward network (names as in cvnets: <c>pre_norm_mha</c>, <c>pre_norm_ffn</c>).
 /// </summary>
-public sealed class TransformerEncoder : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class TransformerEncoder : nn.Module<Tensor, Tensor>
 {
     /// <summary>Creates the layer.</summary>
     public TransformerEncoder(long dim, long ffnDim, long heads) : base(nameof(TransformerEncoder))
@@ -24,17 +23,17 @@ public sealed class TransformerEncoder : nn.Module<Tensor, Tensor>, IOnnxExporta
     private readonly Sequential pre_norm_mha, pre_norm_ffn;
 #pragma warning restore IDE1006
 
+    /// <summary>LayerNorm, self-attention and dropout, added to the input.</summary>
+    internal Sequential Attention => pre_norm_mha;
+
+    /// <summary>LayerNorm and the feed-forward network, added to the attention's output.</summary>
+    internal Sequential FeedForward => pre_norm_ffn;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var h = x + pre_norm_mha.call(x);
         return (h + pre_norm_ffn.call(h)).MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        var h = g.Node("Add", name + ".mha_residual", [x, OnnxModuleEmitter.Emit(g, name + ".pre_norm_mha", pre_norm_mha, x, tokens: true)]);
-        return g.Node("Add", name + ".ffn_residual", [h, OnnxModuleEmitter.Emit(g, name + ".pre_norm_ffn", pre_norm_ffn, h, tokens: true)]);
     }
 }

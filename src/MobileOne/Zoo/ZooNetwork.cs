@@ -1,4 +1,3 @@
-using MobileOne.Export;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,7 +9,7 @@ namespace MobileOne.Zoo;
 /// state-dict names (torchvision's <c>features</c>/<c>classifier</c>, <c>conv1</c>...<c>fc</c>, ...),
 /// so its checkpoints load by name.
 /// </summary>
-public sealed class ZooNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class ZooNetwork : nn.Module<Tensor, Tensor>
 {
     private readonly (string Name, nn.Module<Tensor, Tensor> Module)[] body, head;
 
@@ -36,6 +35,9 @@ public sealed class ZooNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <summary>The modules before the global pool, in order.</summary>
     public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> Body => body;
 
+    /// <summary>The modules after the global pool (the classifier), in order.</summary>
+    public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> Head => head;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
@@ -45,12 +47,5 @@ public sealed class ZooNetwork : nn.Module<Tensor, Tensor>, IOnnxExportable
         h = h.mean([2, 3]);
         foreach (var (_, m) in head) h = m.call(h);
         return h.MoveToOuterDisposeScope();
-    }
-
-    string IOnnxExportable.EmitOnnx(OnnxGraphBuilder g, string name, string x)
-    {
-        x = OnnxModuleEmitter.Sequence(g, name, body.Select(p => (p.Name, (nn.Module)p.Module)).ToList(), x);
-        x = OnnxModuleEmitter.GlobalPoolFlatten(g, x);
-        return OnnxModuleEmitter.Sequence(g, name, head.Select(p => (p.Name, (nn.Module)p.Module)).ToList(), x);
     }
 }

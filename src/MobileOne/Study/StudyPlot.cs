@@ -2,7 +2,7 @@ using System.Globalization;
 using MobileOne.IO;
 using ScottPlot;
 
-namespace MobileOne.Benchmarks;
+namespace MobileOne.Study;
 
 /// <summary>Labelled scatter plots comparing models (for example accuracy against latency), as PNG.</summary>
 public static class StudyPlot

@@ -1,4 +1,4 @@
-namespace MobileOne.Benchmarks;
+namespace MobileOne.Study;
 
 /// <summary>One model in a study scatter plot.</summary>
 /// <param name="Label">Name drawn beside the point.</param>

@@ -1,6 +1,7 @@
 using System.Globalization;
+using MobileOne.Benchmarks;
 
-namespace MobileOne.Benchmarks;
+namespace MobileOne.Study;
 
 /// <summary>
 /// Rank correlations between two paired series (for example a proxy metric and measured latency across models),

@@ -1,0 +1,37 @@
+using System.CommandLine;
+
+namespace MobileOne.Cli.Commands;
+
+/// <summary>
+/// The options several verbs repeat (checkpoint, output, threads), one definition each; every verb keeps
+/// its own description and adds them in its own order, so its help reads as before.
+/// </summary>
+internal static class SharedOptions
+{
+    /// <summary>A required <c>--checkpoint</c> file.</summary>
+    public static Option<FileInfo> Checkpoint(string description) => new("--checkpoint") { Description = description, Required = true };
+
+    /// <summary>An optional <c>--checkpoint</c> file (the verb has another source).</summary>
+    public static Option<FileInfo?> OptionalCheckpoint(string description) => new("--checkpoint") { Description = description };
+
+    /// <summary>A required <c>--output</c> file.</summary>
+    public static Option<FileInfo> Output(string description) => new("--output") { Description = description, Required = true };
+
+    /// <summary><c>--threads</c> with its default; at least <paramref name="minimum"/> when given.</summary>
+    public static Option<int> Threads(string description, int defaultValue, int? minimum = null)
+    {
+        var option = new Option<int>("--threads") { Description = description, DefaultValueFactory = _ => defaultValue };
+        if (minimum is int m) CliValidation.AtLeast(option, m);
+        return option;
+    }
+}
+
+/// <summary><c>--input-size</c>: N or HxW, 224 by default.</summary>
+internal sealed class InputSizeOption(string description)
+{
+    /// <summary>The option, for the verb to add.</summary>
+    public Option<string> Option { get; } = new("--input-size") { Description = description, DefaultValueFactory = _ => "224" };
+
+    /// <summary>The height and width given.</summary>
+    public (int Height, int Width) Get(ParseResult parsed) => InputSize.Parse(parsed.GetValue(Option)!);
+}
