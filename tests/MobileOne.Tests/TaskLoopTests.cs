@@ -71,7 +71,7 @@ public sealed class TaskLoopTests : FileTest
             return ((nn.Module<Tensor, Tensor>)model).call(x).sub(y).square().mean().to(float32);
         }
 
-        public Tensor Loss(nn.Module model, PointBatch batch, ScalarType dtype, MetricSums train)
+        public Tensor Loss(nn.Module model, PointBatch batch, ScalarType dtype, long seed, MetricSums train)
         {
             var loss = Mse(model, batch, dtype);
             train.Add("within_0.1", ((nn.Module<Tensor, Tensor>)model).call(tensor(batch.X, [batch.Count, 2]))

@@ -89,11 +89,13 @@ public sealed class ClassificationTask : ITrainingTask<Batch>
         loader.Epoch(epoch, startBatch, settings, cancel);
 
     /// <inheritdoc/>
-    public Tensor Loss(nn.Module model, Batch batch, ScalarType dtype, MetricSums train)
+    public Tensor Loss(nn.Module model, Batch batch, ScalarType dtype, long seed, MetricSums train)
     {
+        var net = (MobileOneModel)model;
         var x = tensor(batch.Images, [batch.Count, batch.Channels, batch.Size, batch.Size]).to(dtype);
         var y = tensor(batch.Labels);
-        var logits = ((MobileOneModel)model).forward(x);
+        net.SeedDropout(seed);
+        var logits = net.forward(x);
         var loss = LabelSmoothing.CrossEntropy(logits, y, options.LabelSmoothing);
         train.Add("top1", logits.argmax(1).eq(y).sum().item<long>(), batch.Count);
         return loss;

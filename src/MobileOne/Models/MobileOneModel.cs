@@ -75,6 +75,26 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
 
     private double headDropout;
 
+    // Its own generator: the global one is shared by everything else the process runs.
+    private readonly Generator dropoutRng = new(0);
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) dropoutRng.Dispose();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Seeds the generator of <see cref="HeadDropout"/>'s masks.</summary>
+    public void SeedDropout(long seed) => dropoutRng.manual_seed(seed);
+
+    private Tensor Dropout(Tensor h)
+    {
+        // Inverted dropout, as torch.nn.Dropout: keep with probability 1 - p, scale the kept by 1 / (1 - p).
+        var keep = rand(h.shape, generator: dropoutRng).ge_(headDropout).to(h.dtype);
+        return h * keep / (1 - headDropout);
+    }
+
     /// <inheritdoc/>
     public override void train(bool on = true)
     {
@@ -168,7 +188,7 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
         var h = x;
         foreach (var stage in stages) h = stage.call(h);
         h = h.mean([2, 3]);
-        if (training && headDropout > 0) h = nn.functional.dropout(h, headDropout, training: true);
+        if (training && headDropout > 0) h = Dropout(h);
         return Linear.call(h).MoveToOuterDisposeScope();
     }
 }

@@ -46,8 +46,10 @@ public interface ITrainingTask<TBatch> where TBatch : IBatch
     /// <summary>
     /// The training loss of <paramref name="batch"/> (a scalar that the loop back-propagates), with inputs in
     /// <paramref name="dtype"/>; the task adds its own running statistics (e.g. accuracy) to <paramref name="train"/>.
+    /// Random layers (dropout) draw from <paramref name="seed"/>, which the loop derives from the run's seed and
+    /// the step, so that a resumed run draws what an uninterrupted one does, whatever else the process runs.
     /// </summary>
-    Tensor Loss(nn.Module model, TBatch batch, ScalarType dtype, MetricSums train);
+    Tensor Loss(nn.Module model, TBatch batch, ScalarType dtype, long seed, MetricSums train);
 
     /// <summary>Validation metrics of <paramref name="model"/>, including <c>loss</c> and <see cref="PrimaryMetric"/>.</summary>
     MetricSet Evaluate(nn.Module model);

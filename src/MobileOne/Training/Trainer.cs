@@ -146,9 +146,7 @@ public static class Trainer
         {
             state.Sgd.LearningRate = state.Schedule.LearningRate((int)step);
             state.Sgd.WeightDecay = state.Schedule.WeightDecay((int)step);
-            // Random layers (dropout) draw from a seed of the step, so that a resumed run draws what an uninterrupted one does.
-            torch.manual_seed(StepSeed(options.Seed, step));
-            double loss = TrainingStep.Take(state.Sgd, () => task.Loss(state.Model, batch, state.DType, sums));
+            double loss = TrainingStep.Take(state.Sgd, () => task.Loss(state.Model, batch, state.DType, StepSeed(options.Seed, step), sums));
             if (!double.IsFinite(loss))
                 throw new MobileOneException($"the loss became {loss} at step {step}; lower the learning rate (now {state.Sgd.LearningRate:G3})");
             sums.Add("loss", loss * batch.Count, batch.Count);
