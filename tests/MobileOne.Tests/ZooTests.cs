@@ -52,6 +52,30 @@ public sealed class ZooTests(TorchvisionReference reference, ITestOutputHelper o
         OnnxParity.AssertRunsLikeTorch(net, path, 2, 160, 128, output);
     }
 
+    [Theory]
+    [InlineData("resnet18", new[] { 64, 64, 128, 256, 512 }, new[] { "relu", "layer1", "layer2", "layer3", "layer4" })]
+    [InlineData("mobilenet_v2", new[] { 16, 24, 32, 96, 1280 }, new[] { "features.1", "features.3", "features.6", "features.13", "features.18" })]
+    [InlineData("mobilenet_v3_large", new[] { 16, 24, 40, 112, 960 }, new[] { "features.1", "features.3", "features.6", "features.12", "features.16" })]
+    public void ZooNetworksGiveAPyramidWhoseLastMapIsWhatTheClassifierPools(string name, int[] channels, string[] names)
+    {
+        using var scope = NewDisposeScope();
+        var net = (ZooNetwork)NetworkZoo.Get(name).Create();
+        net.eval();
+        using var noGrad = no_grad();
+        foreach (var size in new[] { 224, 225 })
+        {
+            var x = randn(1, 3, size, size, generator: new Generator(1));
+            var maps = net.ForwardPyramid(x);
+            Assert.Equal([2, 4, 8, 16, 32], maps.Select(m => m.Stride));
+            Assert.Equal(channels, maps.Select(m => m.Channels));
+            Assert.Equal(names, maps.Select(m => m.Name));
+            Assert.All(maps, m => Assert.Equal((size + m.Stride - 1) / m.Stride, m.Tensor.shape[2]));
+            var logits = maps[^1].Tensor.mean([2, 3]);
+            foreach (var (_, m) in net.Head) logits = m.call(logits);
+            Assert.Equal(0, TensorAssert.MaxAbsDiff(net.forward(x), logits));
+        }
+    }
+
     public static TheoryData<string, bool> OwnDefinitions => new()
     {
         { "mobilenet_v1", true }, { "repvgg_a0", true }, { "repvgg_a0", false }, { "mobileone_s4", false }, { "mobileone_s1", true },

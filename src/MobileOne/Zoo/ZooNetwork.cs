@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,6 +38,40 @@ public sealed class ZooNetwork : nn.Module<Tensor, Tensor>
 
     /// <summary>The modules after the global pool (the classifier), in order.</summary>
     public IReadOnlyList<(string Name, nn.Module<Tensor, Tensor> Module)> Head => head;
+
+    /// <summary>
+    /// The body's units in order, named by their state-dict path: its top-level modules (ResNet's
+    /// <c>conv1</c> ... <c>layer4</c>), or, when the body is one <c>Sequential</c> (torchvision's
+    /// <c>features</c>), that one's children.
+    /// </summary>
+    public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Module)> Units() =>
+        body is [(var name, TorchSharp.Modules.Sequential features)]
+            ? features.named_children().Select(c => ($"{name}.{c.name}", (nn.Module<Tensor, Tensor>)c.module))
+            : body;
+
+    /// <summary>
+    /// The feature pyramid: for each stride the body reaches (2, 4, 8, 16, 32 for most networks), the output
+    /// of the last unit (<see cref="Units"/>) at that stride, named after it. What a dense head consumes; the
+    /// last map is the one the classifier pools. Intermediate maps are left to the caller's dispose scope, as
+    /// <see cref="MobileOneModel.ForwardFeatures"/> leaves them.
+    /// </summary>
+    public IReadOnlyList<FeatureMap> ForwardPyramid(Tensor x)
+    {
+        var levels = new List<FeatureMap>();
+        long height = x.shape[2];
+        var h = x;
+        foreach (var (name, unit) in Units())
+        {
+            h = unit.call(h);
+            // Odd sizes round up at each stride-2 step: the stride is the nearest power of two to the ratio.
+            int stride = 1 << (int)Math.Round(Math.Log2((double)height / h.shape[2]));
+            if (stride == 1) continue;
+            var map = new FeatureMap(new FeatureLevel(name, (int)h.shape[1], stride, 1), h);
+            if (levels.Count > 0 && levels[^1].Stride == stride) levels[^1] = map;
+            else levels.Add(map);
+        }
+        return levels;
+    }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
