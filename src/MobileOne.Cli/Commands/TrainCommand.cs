@@ -67,6 +67,10 @@ internal static class TrainCommand
         F<bool>("--no-flip", "Disable horizontal flips (always off for IDX data other than Fashion-MNIST: mirrored digits and letters are other symbols).",
             (o, v) => o with { HorizontalFlip = o.HorizontalFlip && !v }),
         F("--random-erasing", "Probability of erasing a random rectangle of each training image (0 = off).", (o, v) => o with { RandomErasing = v }, o => o.RandomErasing),
+        Triple("--mean", "Normalisation mean: one value, or three (R,G,B) separated by commas (default: the data set's, or the --init run's).",
+            (o, v) => o with { Mean = v }),
+        Triple("--std", "Normalisation standard deviation, as --mean.", (o, v) => o with { Std = v }),
+        F<double?>("--eval-crop", "Fraction of the image the evaluation centre crop keeps (default 0.875; 1 for IDX data).", (o, v) => o with { EvalCropPct = v ?? o.EvalCropPct }),
         F<bool>("--bf16", "Train in bfloat16 with float32 master weights.", (o, v) => o with { Bf16 = v }),
         F("--seed", "Seed of initialisation, order and augmentation.", (o, v) => o with { Seed = v }, o => o.Seed),
         F("--train-subset", "Use at most N training images (class-balanced; 0 = all).", (o, v) => o with { TrainSubset = v }, o => o.TrainSubset),
@@ -86,6 +90,31 @@ internal static class TrainCommand
         F("--max-steps", "Stop (resumably) after N steps in total (0 = no limit).", (o, v) => o with { MaxSteps = v }, o => o.MaxSteps),
         F("--time-budget", "Stop (resumably) after this many seconds of training (0 = no limit).", (o, v) => o with { TimeBudgetSeconds = v }, o => o.TimeBudgetSeconds),
     ];
+
+    /// <summary>A flag of one value or three, comma-separated, for a per-channel setting.</summary>
+    private static Flag<string> Triple(string name, string description, Func<TrainOptions, float[], TrainOptions> set)
+    {
+        var flag = F<string>(name, description, (o, v) => set(o, ParseTriple(v)));
+        flag.Option.Validators.Add(r =>
+        {
+            try { ParseTriple(r.GetValueOrDefault<string>() ?? ""); }
+            catch (FormatException e) { r.AddError($"{name}: {e.Message}"); }
+        });
+        return flag;
+    }
+
+    private static float[] ParseTriple(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = parts.Select(p => float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && float.IsFinite(v)
+            ? v : throw new FormatException($"'{p}' is not a number")).ToArray();
+        return values.Length switch
+        {
+            1 => [values[0], values[0], values[0]],
+            3 => values,
+            _ => throw new FormatException($"give one value or three, found {values.Length}"),
+        };
+    }
 
     private static Flag<string> Augment()
     {

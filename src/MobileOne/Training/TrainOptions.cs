@@ -266,6 +266,8 @@ public sealed record TrainOptions
         Require(EmaDecay is >= 0 and < 1, $"EMA decay must be in [0, 1), found {EmaDecay}");
         Require(Channels is 1 or 3, $"channels must be 1 or 3, found {Channels}");
         Require(Mean.Length == 3 && Std.Length == 3, "mean and std need 3 values each");
+        Require(Std.All(v => v > 0 && float.IsFinite(v)) && Mean.All(float.IsFinite), "the normalisation's standard deviations must be positive, and every value finite");
+        Require(EvalCropPct is > 0 and <= 1, $"the evaluation crop must keep a fraction in (0, 1], found {EvalCropPct}");
         Require(CropScaleMin is > 0 and <= 1, $"crop scale must be in (0, 1], found {CropScaleMin}");
         Require(RandomErasing is >= 0 and <= 1, $"random erasing probability must be in [0, 1], found {RandomErasing}");
         Require(WarmupEpochs >= 0, $"warm-up must be 0 or more epochs, found {WarmupEpochs}");
