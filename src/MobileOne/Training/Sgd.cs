@@ -49,8 +49,9 @@ public sealed class Sgd : IDisposable
         using var noGrad = no_grad();
         foreach (var (name, p, decay) in parameters)
         {
-            if (p.grad is not { } grad) continue;
+            // Every temporary of the update, the gradient's handle included, is freed before the next parameter's.
             using var scope = NewDisposeScope();
+            if (p.grad is not { } grad) continue;
             var weight = master.TryGetValue(name, out var m) ? m : (Tensor)p;
             var g = grad.to(float32);
             if (decay && WeightDecay != 0) g = g.add(weight, alpha: WeightDecay);
@@ -72,6 +73,7 @@ public sealed class Sgd : IDisposable
     /// <summary>Clears the gradients.</summary>
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope(); // the gradients' handles, not the gradients
         foreach (var (_, p, _) in parameters) p.grad?.zero_();
     }
 
