@@ -14,6 +14,9 @@ public static class LabelSmoothing
         var logp = nn.functional.log_softmax(logits.to(float32), 1);
         var nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
         var uniform = -logp.mean([1]);
-        return ((1 - smoothing) * nll + smoothing * uniform).mean().MoveToOuterDisposeScope();
+        // Explicit scalars: implicit ones would be freed later, by the finalizer thread (see Sgd.Step).
+        using var keep = (1 - smoothing).ToScalar();
+        using var spread = smoothing.ToScalar();
+        return (nll.mul(keep) + uniform.mul(spread)).mean().MoveToOuterDisposeScope();
     }
 }

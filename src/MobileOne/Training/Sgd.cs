@@ -47,14 +47,19 @@ public sealed class Sgd : IDisposable
     public void Step()
     {
         using var noGrad = no_grad();
-        foreach (var (name, p, decay) in parameters)
+        // Explicit scalars: an implicit one per operation is freed later by the finalizer thread, whose
+        // allocator cache then pins small chunks in the middle of the activation heap (issue 12).
+        using var lr = LearningRate.ToScalar();
+        using var decay = WeightDecay.ToScalar();
+        using var m = Momentum.ToScalar();
+        foreach (var (name, p, decayed) in parameters)
         {
             // Every temporary of the update, the gradient's handle included, is freed before the next parameter's.
             using var scope = NewDisposeScope();
             if (p.grad is not { } grad) continue;
-            var weight = master.TryGetValue(name, out var m) ? m : (Tensor)p;
+            var weight = master.TryGetValue(name, out var w) ? w : (Tensor)p;
             var g = grad.to(float32);
-            if (decay && WeightDecay != 0) g = g.add(weight, alpha: WeightDecay);
+            if (decayed && WeightDecay != 0) g = g.add(weight, alpha: decay);
             if (!momentum.TryGetValue(name, out var buf))
             {
                 buf = g.clone().DetachFromDisposeScope();
@@ -62,10 +67,10 @@ public sealed class Sgd : IDisposable
             }
             else
             {
-                buf.mul_(Momentum).add_(g);
+                buf.mul_(m).add_(g);
             }
-            var update = Nesterov ? g.add(buf, alpha: Momentum) : buf;
-            weight.sub_(update * LearningRate);
+            var update = Nesterov ? g.add(buf, alpha: m) : buf;
+            weight.sub_(update.mul(lr));
             if (!ReferenceEquals(weight, p)) p.copy_(weight);
         }
     }
