@@ -36,8 +36,7 @@ public static class ConvBranchStack
         {
             runningMean = Stack(b => b.Bn.running_mean!);
             runningVar = Stack(b => b.Bn.running_var!);
-            using var one = 1L.ToScalar(); // explicit: an implicit scalar would be freed by the finalizer thread
-            foreach (var b in branches) b.Bn.num_batches_tracked?.add_(one);
+            foreach (var b in branches) b.Bn.num_batches_tracked?.add_(Scalars.One);
         }
         double momentum = first.momentum is double m && m != 0 ? m
             : 1.0 / (first.num_batches_tracked?.item<long>() ?? 1); // momentum 0: cumulative average, as BatchNorm does

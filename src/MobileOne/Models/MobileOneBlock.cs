@@ -99,7 +99,7 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
             if (acc is null) acc = branch;
             else
             {
-                acc.add_(branch); // a BatchNorm output or a sum: nothing autograd saved
+                acc.add_(branch, Scalars.One); // a BatchNorm output or a sum: nothing autograd saved
                 branch.Dispose();
             }
         }

@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -47,8 +48,7 @@ public sealed class Sgd : IDisposable
     public void Step()
     {
         using var noGrad = no_grad();
-        // Explicit scalars: an implicit one per operation is freed later by the finalizer thread, whose
-        // allocator cache then pins small chunks in the middle of the activation heap (issue 12).
+        // Explicit scalars, not one implicit scalar per operation (see Scalars).
         using var lr = LearningRate.ToScalar();
         using var decay = WeightDecay.ToScalar();
         using var m = Momentum.ToScalar();
@@ -67,7 +67,7 @@ public sealed class Sgd : IDisposable
             }
             else
             {
-                buf.mul_(m).add_(g);
+                buf.mul_(m).add_(g, Scalars.One);
             }
             var update = Nesterov ? g.add(buf, alpha: m) : buf;
             weight.sub_(update.mul(lr));
