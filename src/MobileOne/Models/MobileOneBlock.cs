@@ -88,8 +88,7 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
     /// <summary>
     /// The sum of the train-time branches, in the reference's order (scale + skip, then each conv branch),
     /// accumulated in place as the reference's <c>out += ...</c> is. Each branch output is freed as soon as it
-    /// is added: held to the end of the block, they cost several activation-sized buffers per block, and
-    /// their late release fragments the heap so that the next step cannot reuse it (issue 12).
+    /// is added: held to the end of the block, they cost several activation-sized buffers per block (issue 12).
     /// </summary>
     private Tensor BranchSum(Tensor x)
     {
