@@ -36,7 +36,7 @@ public static class ConvBranchStack
         {
             runningMean = Stack(b => b.Bn.running_mean!);
             runningVar = Stack(b => b.Bn.running_var!);
-            foreach (var b in branches) b.Bn.num_batches_tracked?.add_(1);
+            foreach (var b in branches) b.Bn.num_batches_tracked?.add_(Scalars.One);
         }
         double momentum = first.momentum is double m && m != 0 ? m
             : 1.0 / (first.num_batches_tracked?.item<long>() ?? 1); // momentum 0: cumulative average, as BatchNorm does

@@ -79,29 +79,35 @@ public sealed class MobileOneBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        Tensor sum;
-        if (ReparamConv is not null)
+        var sum = ReparamConv is not null ? ReparamConv.call(x) : BranchSum(x);
+        if (Se is not null) sum = Se.call(sum);
+        // In place: the sum is this block's own temporary, and ReLU's backward needs only its result.
+        return sum.relu_().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The sum of the train-time branches, in the reference's order (scale + skip, then each conv branch),
+    /// accumulated in place as the reference's <c>out += ...</c> is. Each branch output is freed as soon as it
+    /// is added: held to the end of the block, they cost several activation-sized buffers per block (issue 12).
+    /// </summary>
+    private Tensor BranchSum(Tensor x)
+    {
+        Tensor? acc = null;
+        void Add(Tensor branch)
         {
-            sum = ReparamConv.call(x);
-        }
-        else
-        {
-            // Same summation order as the reference: scale + skip, then each conv branch.
-            Tensor? acc = Scale?.call(x);
-            if (Skip is not null) acc = acc is null ? Skip.call(x) : acc + Skip.call(x);
-            if (training && StackBranches && Spec.Groups == 1 && ConvBranches!.Count > 1)
-            {
-                var stacked = ConvBranchStack.TrainingSum(ConvBranches, Spec, x);
-                acc = acc is null ? stacked : acc + stacked;
-            }
+            if (acc is null) acc = branch;
             else
             {
-                foreach (var branch in ConvBranches!)
-                    acc = acc is null ? branch.call(x) : acc + branch.call(x);
+                acc.add_(branch, Scalars.One); // a BatchNorm output or a sum: nothing autograd saved
+                branch.Dispose();
             }
-            sum = acc!;
         }
-        if (Se is not null) sum = Se.call(sum);
-        return nn.functional.relu(sum).MoveToOuterDisposeScope();
+        if (Scale is not null) Add(Scale.call(x));
+        if (Skip is not null) Add(Skip.call(x));
+        if (training && StackBranches && Spec.Groups == 1 && ConvBranches!.Count > 1)
+            Add(ConvBranchStack.TrainingSum(ConvBranches, Spec, x));
+        else
+            foreach (var branch in ConvBranches!) Add(branch.call(x));
+        return acc!;
     }
 }

@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,6 +15,9 @@ public static class LabelSmoothing
         var logp = nn.functional.log_softmax(logits.to(float32), 1);
         var nll = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
         var uniform = -logp.mean([1]);
-        return ((1 - smoothing) * nll + smoothing * uniform).mean().MoveToOuterDisposeScope();
+        // Explicit scalars, not implicit ones left to the finalizer (see Scalars).
+        using var keep = (1 - smoothing).ToScalar();
+        using var spread = smoothing.ToScalar();
+        return nll.mul(keep).add(uniform.mul(spread), Scalars.One).mean().MoveToOuterDisposeScope();
     }
 }

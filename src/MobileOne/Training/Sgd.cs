@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,13 +51,17 @@ public sealed class Sgd : IDisposable
     public void Step()
     {
         using var noGrad = no_grad();
-        foreach (var (name, p, decay, scale) in parameters)
+        // Explicit scalars, not one implicit scalar per operation (see Scalars).
+        using var decay = WeightDecay.ToScalar();
+        using var m = Momentum.ToScalar();
+        foreach (var (name, p, decayed, scale) in parameters)
         {
-            if (p.grad is not { } grad) continue;
+            // Every temporary of the update, the gradient's handle included, is freed before the next parameter's.
             using var scope = NewDisposeScope();
-            var weight = master.TryGetValue(name, out var m) ? m : (Tensor)p;
+            if (p.grad is not { } grad) continue;
+            var weight = master.TryGetValue(name, out var w) ? w : (Tensor)p;
             var g = grad.to(float32);
-            if (decay && WeightDecay != 0) g = g.add(weight, alpha: WeightDecay);
+            if (decayed && WeightDecay != 0) g = g.add(weight, alpha: decay);
             if (!momentum.TryGetValue(name, out var buf))
             {
                 buf = g.clone().DetachFromDisposeScope();
@@ -64,10 +69,11 @@ public sealed class Sgd : IDisposable
             }
             else
             {
-                buf.mul_(Momentum).add_(g);
+                buf.mul_(m).add_(g, Scalars.One);
             }
-            var update = Nesterov ? g.add(buf, alpha: Momentum) : buf;
-            weight.sub_(update * (LearningRate * scale));
+            var update = Nesterov ? g.add(buf, alpha: m) : buf;
+            using var lr = (LearningRate * scale).ToScalar();
+            weight.sub_(update.mul(lr));
             if (!ReferenceEquals(weight, p)) p.copy_(weight);
         }
     }
@@ -75,6 +81,7 @@ public sealed class Sgd : IDisposable
     /// <summary>Clears the gradients.</summary>
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope(); // the gradients' handles, not the gradients
         foreach (var (_, p, _, _) in parameters) p.grad?.zero_();
     }
 
