@@ -50,7 +50,7 @@ public sealed class ModelEma : IDisposable
         double d = DecayAt(updates);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        using var weight = (1 - d).ToScalar(); // one explicit scalar, not one per tensor left to the finalizer
+        using var weight = tensor((float)(1 - d)); // one weight for every tensor, not one per tensor left to the finalizer
         foreach (var (e, s) in pairs)
         {
             // ema + (1 - d)(model - ema), as timm's lerp: a tensor the model does not change (a frozen stage) stays bit-identical.
