@@ -58,6 +58,6 @@ public sealed class MobileVitTests(ITestOutputHelper output) : FileTest
     {
         using var scope = NewDisposeScope();
         var e = Assert.Throws<MobileOneException>(() => OnnxExporter.ToBytes(MobileVit.XS(), new OnnxExportOptions { DynamicSpatial = true }));
-        Assert.Contains("fixed input size", e.Message);
+        Assert.Contains("export with a fixed input size, not a dynamic one", e.Message);
     }
 }

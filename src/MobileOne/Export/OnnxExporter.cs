@@ -65,7 +65,7 @@ public static class OnnxExporter
     private static void RecordShapes(nn.Module<Tensor, Tensor> model, OnnxExportOptions options, int channels)
     {
         if (options.DynamicSpatial)
-            throw new MobileOneException("ONNX export: MobileViT blocks reshape the feature map into patches of a fixed count; export with a fixed input size, not --dynamic");
+            throw new MobileOneException("ONNX export: MobileViT blocks reshape the feature map into patches of a fixed count; export with a fixed input size, not a dynamic one");
         ForwardPass.OnZeros(model, channels, options.InputHeight, options.InputWidth);
     }
 
