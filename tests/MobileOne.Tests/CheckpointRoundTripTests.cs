@@ -92,6 +92,28 @@ public sealed class CheckpointRoundTripTests : FileTest
     }
 
     [Fact]
+    public void StageStridesAreReadOffTheSkipBranchesWithoutAConfigurationFile()
+    {
+        // The quickstart's strides: the stem's (1) cannot be seen in the weights, the stages' can.
+        using var scope = NewDisposeScope();
+        var config = Tiny.WithInput(3, [1, 2, 2, 2, 1]);
+        var model = ModelFactory.Calibrated(config, seed: 9);
+        var path = Dir.File("strided.pth");
+        MobileOneCheckpoint.Save(model, path);
+        var loaded = MobileOneCheckpoint.Load(path).Model;
+        Assert.Equal([2, 2, 2, 2, 1], loaded.Config.Strides);
+        Assert.Contains(loaded.Blocks(), b => b.Name == "stage4.0" && b.Block.Spec.HasSkip);
+        // The weights are the same: with the stem's stride given back, the outputs are the saved model's.
+        var restrided = new MobileOneModel(config);
+        restrided.load_state_dict(loaded.state_dict());
+        restrided.eval();
+        model.eval();
+        var x = randn(1, 3, 32, 32, generator: new Generator(2));
+        using var noGrad = no_grad();
+        TensorAssert.Close(model.forward(x), restrided.forward(x), 1e-6, "re-strided");
+    }
+
+    [Fact]
     public void FusedCheckpointOfANamedVariantIsRecognised()
     {
         using var scope = NewDisposeScope();

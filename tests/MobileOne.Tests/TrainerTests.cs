@@ -178,8 +178,8 @@ public sealed class TrainerTests : FileTest
         var pretrained = Dir.File("pretrained");
         Directory.CreateDirectory(pretrained);
         var init = Path.Combine(pretrained, "weights.safetensors");
-        // Default strides: without a model_config.json beside it, a checkpoint's strides are read as the default ones.
-        using (var model = new MobileOneModel(Tiny.WithInput(1, MobileOneConfig.DefaultStrides)))
+        // No model_config.json beside it: the stages' strides are read off the weights.
+        using (var model = new MobileOneModel(Tiny))
         {
             WeightInit.Reset(model, 5);
             MobileOneCheckpoint.Save(model, init, CheckpointLayout.Timm);

@@ -24,6 +24,17 @@ public static partial class ConfigInference
     [GeneratedRegex(@"^stage1\.0\.rbr_conv\.([0-9]{1,6})\.")]
     private static partial Regex BranchKey();
 
+    /// <summary>
+    /// A stage's first depthwise block has a skip branch exactly when it keeps the resolution (stride 1), so
+    /// the weights show each stage's stride; the stem's (never a skip: its channels change) stays the default.
+    /// </summary>
+    private static int[] StageStrides(StateDict apple, IReadOnlyList<int> defaults)
+    {
+        var strides = defaults.ToArray();
+        for (int s = 1; s <= 4; s++) strides[s] = apple.ContainsKey($"stage{s}.0.rbr_skip.weight") ? 1 : 2;
+        return strides;
+    }
+
     /// <summary>Infers the architecture; throws <see cref="CheckpointException"/> when the keys do not describe a MobileOne.</summary>
     public static Result Infer(StateDict apple, string source)
     {
@@ -86,6 +97,7 @@ public static partial class ConfigInference
             bool scale = apple.Keys.Any(x => x.Contains(".rbr_scale."));
             bool skip = !anySkip || apple.Keys.Any(x => x.Contains(".rbr_skip."));
             if (!scale || !skip) config = config.WithBranches(config.NumConvBranches, scale, skip);
+            else config = config.WithInput(config.InChannels, StageStrides(apple, config.Strides));
         }
         var stem = Shape($"stage0.{kernel}", 4);
         if (stem[0] != config.StemChannels)
