@@ -36,7 +36,7 @@ internal static class ExportCommand
             var options = new OnnxExportOptions { Opset = parsed.GetValue(opset), InputHeight = h, InputWidth = w, DynamicSpatial = parsed.GetValue(dynamic) }.Validated();
             using var scope = NewDisposeScope();
             var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed));
-            console.Out.WriteLine($"read {ForwardCommand.Describe(loaded)}");
+            console.Out.WriteLine($"read {loaded.Describe()}");
             var fused = loaded.Fused ? loaded.Model : Reparameterizer.Fuse(loaded.Model, console.Warn);
             var path = parsed.GetValue(output)!.FullName;
             OnnxExporter.Export(fused, path, options);

@@ -30,7 +30,7 @@ internal static class FeaturesCommand
         {
             var result = FeatureExtraction.Run(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(input)!.FullName,
                 parsed.GetValue(outputDir)!.FullName, model.Resolve(parsed), parsed.GetValue(outputStride), parsed.GetValue(fuse), console.Warn);
-            console.Out.WriteLine($"{ForwardCommand.Describe(result.Checkpoint)}, run {(result.Fused ? "fused" : "train-time")} at output stride {result.Config.OutputStride}");
+            console.Out.WriteLine($"{result.Checkpoint.Describe()}, run {(result.Fused ? "fused" : "train-time")} at output stride {result.Config.OutputStride}");
             foreach (var f in result.Features)
                 console.Out.WriteLine($"{f.Level.Name,-7} [{string.Join(", ", f.Shape)}]  stride {f.Level.Stride}  -> {f.Path}");
             return 0;

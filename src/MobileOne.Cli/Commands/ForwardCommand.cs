@@ -30,13 +30,9 @@ internal static class ForwardCommand
             var outPath = parsed.GetValue(output)!.FullName;
             NpyFile.Write(outPath, logits);
             console.Out.WriteLine(
-                $"{Describe(batch.Checkpoint)} -> logits [{string.Join(", ", logits.shape)}] written to {outPath}");
+                $"{batch.Checkpoint.Describe()} -> logits [{string.Join(", ", logits.shape)}] written to {outPath}");
             return 0;
         });
         return command;
     }
-
-    internal static string Describe(LoadedCheckpoint c) =>
-        $"{(c.Variant is null ? "MobileOne (custom)" : "MobileOne-" + c.Variant.ToUpperInvariant())}, " +
-        $"{c.Layout.ToString().ToLowerInvariant()} layout, {(c.Fused ? "fused" : "train-time")}, {c.Format.ToString().ToLowerInvariant()}";
 }

@@ -32,7 +32,7 @@ internal static class ReparamCommand
             var outFormat = parsed.GetValue(format) is { } f
                 ? (f == "safetensors" ? CheckpointFormat.Safetensors : CheckpointFormat.Pth)
                 : CheckpointFile.FormatFromExtension(outPath);
-            console.Out.WriteLine($"read {ForwardCommand.Describe(loaded)}");
+            console.Out.WriteLine($"read {loaded.Describe()}");
             var fused = loaded.Model;
             if (loaded.Fused)
             {

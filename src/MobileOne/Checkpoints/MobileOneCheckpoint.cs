@@ -10,7 +10,13 @@ namespace MobileOne.Checkpoints;
 /// <param name="Format">The file format.</param>
 /// <param name="Fused">True when the checkpoint held inference-form (reparameterised) weights.</param>
 /// <param name="Variant">The named variant (s0..s4) the architecture matches, if any.</param>
-public sealed record LoadedCheckpoint(MobileOneModel Model, CheckpointLayout Layout, CheckpointFormat Format, bool Fused, string? Variant);
+public sealed record LoadedCheckpoint(MobileOneModel Model, CheckpointLayout Layout, CheckpointFormat Format, bool Fused, string? Variant)
+{
+    /// <summary>One line for a log: the network, the layout, the form and the format (e.g. "MobileOne-S0, apple layout, fused, pth").</summary>
+    public string Describe() =>
+        $"{(Variant is null ? "MobileOne (custom)" : "MobileOne-" + Variant.ToUpperInvariant())}, " +
+        $"{Layout.ToString().ToLowerInvariant()} layout, {(Fused ? "fused" : "train-time")}, {Format.ToString().ToLowerInvariant()}";
+}
 
 /// <summary>A checkpoint's tensors in Apple's layout, with the architecture they belong to, before any model is built.</summary>
 /// <param name="Weights">The tensors, renamed to Apple's layout.</param>
