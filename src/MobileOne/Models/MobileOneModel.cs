@@ -75,23 +75,26 @@ public sealed class MobileOneModel : nn.Module<Tensor, Tensor>
 
     private double headDropout;
 
-    // Its own generator: the global one is shared by everything else the process runs.
-    private readonly Generator dropoutRng = new(0);
+    // Its own generator: the global one is shared by everything else the process runs. Made when first
+    // needed, since most networks (inference, EMA copies) never drop anything.
+    private Generator? dropoutRng;
+
+    private Generator DropoutRng => dropoutRng ??= new Generator(0);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
-        if (disposing) dropoutRng.Dispose();
+        if (disposing) dropoutRng?.Dispose();
         base.Dispose(disposing);
     }
 
     /// <summary>Seeds the generator of <see cref="HeadDropout"/>'s masks.</summary>
-    public void SeedDropout(long seed) => dropoutRng.manual_seed(seed);
+    public void SeedDropout(long seed) => DropoutRng.manual_seed(seed);
 
     private Tensor Dropout(Tensor h)
     {
         // Inverted dropout, as torch.nn.Dropout: keep with probability 1 - p, scale the kept by 1 / (1 - p).
-        var keep = rand(h.shape, generator: dropoutRng).ge_(headDropout).to(h.dtype);
+        var keep = rand(h.shape, generator: DropoutRng).ge_(headDropout).to(h.dtype);
         return h * keep / (1 - headDropout);
     }
 

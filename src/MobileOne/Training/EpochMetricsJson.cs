@@ -11,6 +11,9 @@ internal sealed class EpochMetricsJson : JsonConverter<EpochMetrics>
 {
     private const string Train = "train_", Val = "val_", EmaVal = "ema_val_";
 
+    // ema_val_ before val_: the longer prefix wins.
+    private static readonly string[] Prefixes = [EmaVal, Train, Val];
+
     public override void Write(Utf8JsonWriter w, EpochMetrics m, JsonSerializerOptions options)
     {
         w.WriteStartObject();
@@ -40,8 +43,7 @@ internal sealed class EpochMetricsJson : JsonConverter<EpochMetrics>
         var sets = new Dictionary<string, List<KeyValuePair<string, double>>> { [Train] = [], [Val] = [], [EmaVal] = [] };
         foreach (var p in doc.RootElement.EnumerateObject())
         {
-            // ema_val_ before val_: the longer prefix wins.
-            var prefix = new[] { EmaVal, Train, Val }.FirstOrDefault(x => p.Name.StartsWith(x, StringComparison.Ordinal) && p.Name.Length > x.Length);
+            var prefix = Prefixes.FirstOrDefault(x => p.Name.StartsWith(x, StringComparison.Ordinal) && p.Name.Length > x.Length);
             if (prefix is null) scalars[p.Name] = p.Value;
             else sets[prefix].Add(KeyValuePair.Create(p.Name[prefix.Length..], p.Value.GetDouble()));
         }
