@@ -35,22 +35,43 @@ public static class MobileNetV3
     /// <summary>MobileNetV3-Small.</summary>
     public static ZooNetwork Small(int numClasses = 1000) => Create("mobilenet_v3_small", SmallSettings, 1024, numClasses);
 
-    private static ZooNetwork Create(string name, (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, int lastChannel, int numClasses)
+    /// <summary>
+    /// The <c>features</c> units of MobileNetV3-Large (stem, 15 inverted residuals, last 1x1 convolution), as
+    /// torchvision builds them for a detector: with <paramref name="reducedTail"/> the last stage has half the
+    /// channels (the paper's Table 6 option, torchvision's <c>reduced_tail</c>), and every BatchNorm takes
+    /// <paramref name="momentum"/>.
+    /// </summary>
+    public static IReadOnlyList<nn.Module<Tensor, Tensor>> LargeFeatures(bool reducedTail, double momentum) =>
+        Features(reducedTail ? ReduceTail(LargeSettings) : LargeSettings, momentum);
+
+    // torchvision's reduced tail halves the last three rows: the first one's output, the others throughout.
+    private static (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] ReduceTail((int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings) =>
+        settings.Select((b, i) => i < settings.Length - 3 ? b
+            : i == settings.Length - 3 ? b with { Out = b.Out / 2 }
+            : b with { In = b.In / 2, Exp = b.Exp / 2, Out = b.Out / 2 }).ToArray();
+
+    private static List<nn.Module<Tensor, Tensor>> Features((int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, double momentum)
     {
-        var features = new List<nn.Module<Tensor, Tensor>> { Layers.ConvNormActivation(3, 16, 3, 2, activation: ActivationKind.Hardswish, eps: Eps) };
+        var features = new List<nn.Module<Tensor, Tensor>> { Layers.ConvNormActivation(3, 16, 3, 2, activation: ActivationKind.Hardswish, eps: Eps, momentum: momentum) };
         foreach (var b in settings)
         {
             var act = b.Hs ? ActivationKind.Hardswish : ActivationKind.ReLU;
             var body = Layers.Numbered(
-                b.Exp != b.In ? Layers.ConvNormActivation(b.In, b.Exp, 1, activation: act, eps: Eps) : null,
-                Layers.ConvNormActivation(b.Exp, b.Exp, b.K, b.S, groups: b.Exp, activation: act, eps: Eps),
+                b.Exp != b.In ? Layers.ConvNormActivation(b.In, b.Exp, 1, activation: act, eps: Eps, momentum: momentum) : null,
+                Layers.ConvNormActivation(b.Exp, b.Exp, b.K, b.S, groups: b.Exp, activation: act, eps: Eps, momentum: momentum),
                 b.Se ? new SqueezeExcitation(b.Exp, Layers.MakeDivisible(b.Exp / 4), ActivationKind.ReLU, ActivationKind.Hardsigmoid) : null,
-                Layers.ConvNormActivation(b.Exp, b.Out, 1, activation: ActivationKind.None, eps: Eps));
+                Layers.ConvNormActivation(b.Exp, b.Out, 1, activation: ActivationKind.None, eps: Eps, momentum: momentum));
             features.Add(new InvertedResidual("block", body, b.S == 1 && b.In == b.Out));
         }
-        int last = settings[^1].Out, lastConv = 6 * last;
-        features.Add(Layers.ConvNormActivation(last, lastConv, 1, activation: ActivationKind.Hardswish, eps: Eps));
-        return new ZooNetwork(name, [("features", Layers.Numbered(features))],
+        int last = settings[^1].Out;
+        features.Add(Layers.ConvNormActivation(last, 6 * last, 1, activation: ActivationKind.Hardswish, eps: Eps, momentum: momentum));
+        return features;
+    }
+
+    private static ZooNetwork Create(string name, (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, int lastChannel, int numClasses)
+    {
+        int lastConv = 6 * settings[^1].Out;
+        return new ZooNetwork(name, [("features", Layers.Numbered(Features(settings, 0.1)))],
             [("classifier", Layers.Numbered(nn.Linear(lastConv, lastChannel), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(lastChannel, numClasses)))]);
     }
 }

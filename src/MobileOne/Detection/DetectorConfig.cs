@@ -1,0 +1,69 @@
+using System.Text.Json.Serialization;
+using MobileOne.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Detection;
+
+/// <summary>
+/// A detector's architecture, as a run folder records it: SSDLite on a named backbone (<c>mobilenet_v3_large</c>,
+/// the reference, or <c>mobileone_s0</c> .. <c>mobileone_s4</c>), the number of classes with the background, and
+/// the square input size.
+/// </summary>
+public sealed record DetectorConfig(
+    [property: JsonPropertyName("backbone")] string Backbone,
+    [property: JsonPropertyName("num_classes")] int NumClasses = 91,
+    [property: JsonPropertyName("image_size")] int ImageSize = 320)
+{
+    /// <summary>The reference backbone, as torchvision builds it for SSDLite.</summary>
+    public const string MobileNetV3Large = "mobilenet_v3_large";
+
+    /// <summary>Every backbone name.</summary>
+    public static IReadOnlyList<string> Backbones { get; } = [MobileNetV3Large, .. MobileOneVariants.Names.Select(v => "mobileone_" + v)];
+
+    /// <summary>The detector's name: <c>ssdlite320_mobilenet_v3_large</c> as torchvision calls it, <c>ssdlite_mobileone_s0</c>, ...</summary>
+    [JsonIgnore]
+    public string Name => Backbone == MobileNetV3Large && ImageSize == 320 ? "ssdlite320_mobilenet_v3_large" : $"ssdlite{ImageSize}_{Backbone}";
+
+    /// <summary>True when the backbone is a MobileOne, whose branches fold.</summary>
+    [JsonIgnore]
+    public bool Reparameterizable => Backbone.StartsWith("mobileone_", StringComparison.Ordinal);
+
+    /// <summary>Checks the fields; a clear error naming <paramref name="source"/> otherwise.</summary>
+    public DetectorConfig Validate(string source)
+    {
+        if (!Backbones.Contains(Backbone))
+            throw new MobileOneException($"{source}: unknown detector backbone '{Backbone}'; known: {string.Join(", ", Backbones)}");
+        if (NumClasses is < 2 or > 10_000)
+            throw new MobileOneException($"{source}: a detector needs 2 to 10000 classes (the background included), found {NumClasses}");
+        if (ImageSize is < 32 or > 2048)
+            throw new MobileOneException($"{source}: the detector's input size must be 32 to 2048 pixels, found {ImageSize}");
+        return this;
+    }
+
+    /// <summary>
+    /// A new detector with seeded weights: the backbone with its network's own initialisation (MobileNetV3 with
+    /// torchvision's N(0, 0.03) for a detector trained from scratch), the extra layers and heads N(0, 0.03).
+    /// With <paramref name="fused"/>, a MobileOne backbone is built in its folded form.
+    /// </summary>
+    public SsdLite Create(long seed = 0, bool fused = false)
+    {
+        Validate("the detector configuration");
+        FeatureTrunk trunk;
+        if (Reparameterizable)
+        {
+            var network = new MobileOneModel(MobileOneVariants.Get(Backbone["mobileone_".Length..]), fused);
+            WeightInit.Reset(network, seed);
+            trunk = new MobileOneTrunk(network);
+        }
+        else
+        {
+            trunk = new MobileNetV3Trunk();
+            using var generator = new Generator((ulong)seed);
+            SsdLiteLayers.NormalInit(trunk, generator);
+        }
+        var detector = new SsdLite(trunk, NumClasses);
+        detector.InitializeHead(seed + 1);
+        return detector;
+    }
+}

@@ -1,0 +1,62 @@
+using MobileOne.Models;
+using static TorchSharp.torch;
+
+namespace MobileOne.Detection;
+
+/// <summary>
+/// A MobileOne as a detector's trunk: its stem and four stages under Apple's names (the classifier left out),
+/// returning the maps after stage 3 (stride 16) and stage 4 (stride 32). The network itself stays available,
+/// to fold its branches or to load a classification checkpoint.
+/// </summary>
+public sealed class MobileOneTrunk : FeatureTrunk
+{
+    private readonly nn.Module<Tensor, Tensor>[] stages;
+
+    /// <summary>Creates the trunk from <paramref name="network"/>, whose stage modules it shares.</summary>
+    public MobileOneTrunk(MobileOneModel network) : base(nameof(MobileOneTrunk))
+    {
+        this.network = [network];
+        stages = network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal))
+            .Select(c => (nn.Module<Tensor, Tensor>)c.module).ToArray();
+        foreach (var (name, module) in network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal)))
+            register_module(name, module);
+        var levels = network.FeatureLevels;
+        OutChannels = [levels[3].Channels, levels[4].Channels];
+    }
+
+    // An array, not a field: TorchSharp would register a module field (and so the classifier) under its C# name.
+    private readonly MobileOneModel[] network;
+
+    /// <summary>The MobileOne whose stages this trunk runs.</summary>
+    public MobileOneModel Network => network[0];
+
+    /// <inheritdoc/>
+    public override string StateName => "body";
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<int> OutChannels { get; }
+
+    /// <inheritdoc/>
+    public override int InChannels => Network.Config.InChannels;
+
+    /// <inheritdoc/>
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        // Frozen stages keep their BatchNorm statistics.
+        Network.train(on);
+    }
+
+    /// <inheritdoc/>
+    public override Tensor[] forward(Tensor x)
+    {
+        var h = x;
+        var outputs = new Tensor[2];
+        for (int s = 0; s < stages.Length; s++)
+        {
+            h = stages[s].call(h);
+            if (s >= 3) outputs[s - 3] = h;
+        }
+        return outputs;
+    }
+}
