@@ -5,7 +5,8 @@ Writes OUT_DIR/: weights.pth (state_dict: torchvision's initialisation with seed
 statistics calibrated on random batches, random class biases), input.npy (2x3x320x320, the
 normalised input the backbone sees), codes.npy and logits.npy (the head outputs, eval mode), anchors.npy
 (image 0's default boxes), boxes/scores/labels.npy (image 0's detections from torchvision's own
-postprocess_detections) and info.json (parameter count, state-dict keys and shapes, anchor count).
+postprocess_detections) and info.json (parameter count, state-dict keys and shapes, anchor count, and
+SSD's loss of the head outputs against fixed targets).
 """
 import json
 import os
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 from torchvision.models.detection.image_list import ImageList
+from torchvision.ops import box_iou
 
 
 def main():
@@ -49,6 +51,20 @@ def main():
         images = ImageList(x, [(320, 320)] * 2)
         anchors = model.anchor_generator(images, features)
         detections = model.postprocess_detections(head, anchors, images.image_sizes)
+        # SSD's loss on these outputs: image 0 with three boxes (one small, matched only through its best
+        # anchor), image 1 with none.
+        targets = [
+            {"boxes": torch.tensor([[10.0, 20.0, 120.0, 200.0], [150.0, 140.0, 300.0, 310.0], [40.0, 40.0, 52.0, 49.0]]),
+             "labels": torch.tensor([3, 17, 90])},
+            {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)},
+        ]
+        matched = []
+        for a, t in zip(anchors, targets):
+            if t["boxes"].numel() == 0:
+                matched.append(torch.full((a.size(0),), -1, dtype=torch.int64))
+            else:
+                matched.append(model.proposal_matcher(box_iou(t["boxes"], a)))
+        loss = model.compute_loss(targets, head, anchors, matched)
     os.makedirs(out, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(out, "weights.pth"))
     save = lambda name, t: np.save(os.path.join(out, name + ".npy"), t.numpy())
@@ -64,6 +80,8 @@ def main():
         "keys": [[k, list(v.shape)] for k, v in model.state_dict().items()],
         "anchors": int(anchors[0].shape[0]),
         "grids": [list(f.shape[-2:]) for f in features],
+        "loss": {k: float(v) for k, v in loss.items()},
+        "matched": [int((m >= 0).sum()) for m in matched],
     }
     with open(os.path.join(out, "info.json"), "w") as f:
         json.dump(info, f)
