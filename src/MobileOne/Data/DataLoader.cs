@@ -52,11 +52,17 @@ public sealed class DataLoader
     public int BatchesPerEpoch => DropLast ? dataset.Count / BatchSize : (dataset.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>The sample order of an epoch.</summary>
-    public int[] Order(int epoch)
+    public int[] Order(int epoch) => SampleOrder(dataset.Count, Shuffle, Seed, epoch);
+
+    /// <summary>
+    /// The order of <paramref name="count"/> samples in <paramref name="epoch"/>: a Fisher-Yates shuffle seeded by
+    /// (<paramref name="seed"/>, <paramref name="epoch"/>), or the identity without <paramref name="shuffle"/>.
+    /// </summary>
+    public static int[] SampleOrder(int count, bool shuffle, int seed, int epoch)
     {
-        var order = Enumerable.Range(0, dataset.Count).ToArray();
-        if (!Shuffle) return order;
-        var rng = new Random(Mix(Seed, epoch, -1));
+        var order = Enumerable.Range(0, count).ToArray();
+        if (!shuffle) return order;
+        var rng = new Random(Mix(seed, epoch, -1));
         for (int i = order.Length - 1; i > 0; i--)
         {
             int j = rng.Next(i + 1);
@@ -72,15 +78,25 @@ public sealed class DataLoader
     public IEnumerable<Batch> Epoch(int epoch, int startBatch, Func<int, (int Size, double Strength)> settings, CancellationToken cancel = default)
     {
         var order = Order(epoch);
-        using var queue = new BlockingCollection<Batch>(boundedCapacity: 3);
+        return Prefetch(startBatch, BatchesPerEpoch, b => Make(order, epoch, b, settings(b)), cancel);
+    }
+
+    /// <summary>
+    /// The results of <paramref name="make"/> for <paramref name="start"/> .. <paramref name="end"/> - 1, in order, made a
+    /// few ahead on a background thread while the caller consumes them. A failure while making one ends the
+    /// sequence with a <see cref="MobileOneException"/>.
+    /// </summary>
+    public static IEnumerable<T> Prefetch<T>(int start, int end, Func<int, T> make, CancellationToken cancel = default)
+    {
+        using var queue = new BlockingCollection<T>(boundedCapacity: 3);
         Exception? failure = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var producer = Task.Run(() =>
         {
             try
             {
-                for (int b = startBatch; b < BatchesPerEpoch && !stop.IsCancellationRequested; b++)
-                    queue.Add(Make(order, epoch, b, settings(b)), stop.Token);
+                for (int b = start; b < end && !stop.IsCancellationRequested; b++)
+                    queue.Add(make(b), stop.Token);
             }
             catch (OperationCanceledException) { }
             catch (Exception e) { failure = e; }
