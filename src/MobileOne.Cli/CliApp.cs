@@ -35,6 +35,7 @@ public static class CliApp
             QuickstartCommand.Create(console),
             ZooCommand.Create(console),
             StudyCommand.Create(console),
+            DetectCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -160,6 +160,53 @@ public static class ImageOps
         return Blend(img, smooth, factor);
     }
 
+    /// <summary>
+    /// Rotates every pixel's hue by <paramref name="shift"/> turns (torchvision's adjust_hue: -0.5 to 0.5),
+    /// keeping its saturation and value (HSV).
+    /// </summary>
+    public static RgbImage Hue(RgbImage img, double shift)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int i = 0; i < dst.Length; i += 3)
+        {
+            var (h, s, v) = ToHsv(img.Pixels[i], img.Pixels[i + 1], img.Pixels[i + 2]);
+            h = (h + shift) % 1.0;
+            (dst[i], dst[i + 1], dst[i + 2]) = FromHsv(h < 0 ? h + 1 : h, s, v);
+        }
+        return img with { Pixels = dst };
+    }
+
+    /// <summary>Hue in [0, 1), saturation in [0, 1] and value in [0, 255] of an 8-bit colour.</summary>
+    public static (double H, double S, double V) ToHsv(byte r, byte g, byte b)
+    {
+        int max = Math.Max(r, Math.Max(g, b)), min = Math.Min(r, Math.Min(g, b)), range = max - min;
+        if (range == 0) return (0, 0, max);
+        double h = max == r ? (double)(g - b) / range : max == g ? 2 + (double)(b - r) / range : 4 + (double)(r - g) / range;
+        h /= 6;
+        return (h < 0 ? h + 1 : h, (double)range / max, max);
+    }
+
+    /// <summary>The 8-bit colour of hue <paramref name="h"/> in [0, 1), saturation in [0, 1] and value in [0, 255].</summary>
+    public static (byte R, byte G, byte B) FromHsv(double h, double s, double v)
+    {
+        double sector = h * 6;
+        int i = (int)Math.Floor(sector) % 6;
+        double f = sector - Math.Floor(sector);
+        byte p = ToByte(v * (1 - s)), q = ToByte(v * (1 - s * f)), t = ToByte(v * (1 - s * (1 - f))), w = ToByte(v);
+        return i switch { 0 => (w, t, p), 1 => (q, w, p), 2 => (p, w, t), 3 => (p, q, w), 4 => (t, p, w), _ => (w, p, q) };
+    }
+
+    private static byte ToByte(double v) => (byte)Math.Clamp((int)Math.Round(v), 0, 255);
+
+    /// <summary>Reorders the channels: output channel c is input channel <paramref name="order"/>[c].</summary>
+    public static RgbImage PermuteChannels(RgbImage img, IReadOnlyList<int> order)
+    {
+        var dst = new byte[img.Pixels.Length];
+        for (int i = 0; i < dst.Length; i += 3)
+            for (int c = 0; c < 3; c++) dst[i + c] = img.Pixels[i + order[c]];
+        return img with { Pixels = dst };
+    }
+
     /// <summary>ITU-R 601 luma (PIL's convert("L")), replicated to three channels.</summary>
     public static byte[] Gray(RgbImage img)
     {
