@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using MobileOne.Models;
 using TorchSharp;
@@ -49,21 +50,36 @@ public sealed record DetectorConfig(
     public SsdLite Create(long seed = 0, bool fused = false)
     {
         Validate("the detector configuration");
-        FeatureTrunk trunk;
-        if (Reparameterizable)
-        {
-            var network = new MobileOneModel(MobileOneVariants.Get(Backbone["mobileone_".Length..]), fused);
-            WeightInit.Reset(network, seed);
-            trunk = new MobileOneTrunk(network);
-        }
-        else
-        {
-            trunk = new MobileNetV3Trunk();
-            using var generator = new Generator((ulong)seed);
-            SsdLiteLayers.NormalInit(trunk, generator);
-        }
+        FeatureTrunk trunk = Reparameterizable
+            ? new MobileOneTrunk(new MobileOneModel(MobileOneVariants.Get(Backbone["mobileone_".Length..]), fused))
+            : new MobileNetV3Trunk();
         var detector = new SsdLite(trunk, NumClasses);
-        detector.InitializeHead(seed + 1);
+        detector.Initialize(seed);
         return detector;
     }
+
+    /// <summary>The configuration as JSON (<c>model_config.json</c> of a detection run).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Reads a configuration written by <see cref="ToJson"/>; a clear error naming <paramref name="source"/> otherwise.</summary>
+    public static DetectorConfig FromJson(string json, string source)
+    {
+        try
+        {
+            var config = JsonSerializer.Deserialize<DetectorConfig>(json) ?? throw new JsonException("empty");
+            if (config.Task != DetectionTask) throw new JsonException($"task '{config.Task}', not '{DetectionTask}'");
+            return config.Validate(source);
+        }
+        catch (JsonException e)
+        {
+            throw new MobileOneException($"{source}: not a detector configuration ({e.Message})");
+        }
+    }
+
+    /// <summary>The task that <see cref="Task"/> names.</summary>
+    public const string DetectionTask = "detect";
+
+    /// <summary>The task, so that a configuration file says what it configures.</summary>
+    [JsonPropertyName("task")]
+    public string Task { get; init; } = DetectionTask;
 }

@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -43,13 +44,26 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
     /// <summary>SSDLite's post-processing settings.</summary>
     public SsdPostprocessor Postprocessor { get; init; } = new();
 
-    /// <summary>The extra layers and heads, which torchvision initialises N(0, 0.03): seeded by <paramref name="seed"/>.</summary>
-    public void InitializeHead(long seed)
+    /// <summary>
+    /// Seeded weights for a detector trained from scratch: a MobileOne trunk with its network's own initialisation,
+    /// a MobileNetV3 trunk, the extra layers and the heads N(0, 0.03) as torchvision's SSDLite; BatchNorm 1 and 0.
+    /// </summary>
+    public void Initialize(long seed)
     {
-        using var generator = new Generator((ulong)seed);
+        if (backbone.Trunk is MobileOneTrunk mobileOne) WeightInit.Reset(mobileOne.Network, seed);
+        else
+        {
+            using var trunkGenerator = new Generator((ulong)seed);
+            SsdLiteLayers.NormalInit(backbone.Trunk, trunkGenerator);
+        }
+        using var generator = new Generator((ulong)seed + 1);
         SsdLiteLayers.NormalInit(backbone.Extra, generator);
         SsdLiteLayers.NormalInit(head, generator);
     }
+
+    /// <summary>True for a state-dict name of the trunk (taken from a classifier), false for the extra layers and heads (new to detection).</summary>
+    public static bool IsTrunkParameter(string name) =>
+        name.StartsWith("backbone.", StringComparison.Ordinal) && !name.StartsWith("backbone.extra.", StringComparison.Ordinal);
 
     /// <summary>Box codes [N, A, 4], class logits [N, A, K] and the six maps' (height, width).</summary>
     public (Tensor Codes, Tensor Logits, IReadOnlyList<(int Height, int Width)> Grids) ForwardHeads(Tensor x)

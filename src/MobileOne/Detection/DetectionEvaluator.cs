@@ -1,0 +1,70 @@
+using MobileOne.Detection.Coco;
+using MobileOne.Detection.Evaluation;
+using static TorchSharp.torch;
+
+namespace MobileOne.Detection;
+
+/// <summary>A detector's validation: COCO's statistics, the mean loss, and the detections in COCO's results form.</summary>
+public sealed record DetectionEvaluation(CocoStats Stats, double Loss, IReadOnlyList<CocoDetection> Detections);
+
+/// <summary>
+/// Runs a detector over a data set and scores it as COCO does: every image resized to the network's input,
+/// SSD's post-processing, the boxes scaled back to the image, labels mapped back to category ids, then
+/// <see cref="CocoEvaluator"/>. The model is in eval mode meanwhile and goes back to its mode after.
+/// </summary>
+public static class DetectionEvaluator
+{
+    /// <summary>Evaluates <paramref name="model"/> on <paramref name="loader"/>'s data set at <paramref name="size"/> pixels a side.</summary>
+    public static DetectionEvaluation Evaluate(SsdLite model, DetectionLoader loader, int size, Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        bool training = model.training;
+        model.eval();
+        try
+        {
+            var detections = new List<CocoDetection>();
+            double lossSum = 0;
+            int images = 0;
+            var loss = new SsdLoss(model.Coder);
+            using var noGrad = no_grad();
+            foreach (var batch in loader.Epoch(0, 0, _ => size, cancel))
+            {
+                using var scope = NewDisposeScope();
+                var (codes, logits, anchors) = Run(model, batch);
+                using (var terms = loss.Compute(codes, logits, anchors, Targets(batch)))
+                    lossSum += terms.Total().item<float>() * batch.Count;
+                for (int i = 0; i < batch.Count; i++)
+                    detections.AddRange(ToCoco(loader.Set, batch.ImageIndices[i], Postprocess(model, codes[i], logits[i], anchors, batch, i)));
+                images += batch.Count;
+                progress?.Invoke(images, loader.Set.Images.Count);
+            }
+            return new DetectionEvaluation(CocoEvaluator.Evaluate(loader.Set, detections), lossSum / Math.Max(1, images), detections);
+        }
+        finally
+        {
+            model.train(training);
+        }
+    }
+
+    /// <summary>Box codes, logits (float32) and anchors of a batch.</summary>
+    public static (Tensor Codes, Tensor Logits, Tensor Anchors) Run(SsdLite model, DetectionBatch batch, ScalarType dtype = ScalarType.Float32)
+    {
+        var x = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]).to(dtype);
+        var (codes, logits, grids) = model.ForwardHeads(x);
+        return (codes.to(float32), logits.to(float32), model.Anchors(grids, batch.Size, batch.Size));
+    }
+
+    /// <summary>Each sample's objects as the loss takes them.</summary>
+    public static BoxTargets[] Targets(DetectionBatch batch) => batch.Samples.Select(s =>
+        new BoxTargets(tensor(s.Boxes, [s.Labels.Length, 4]), tensor(s.Labels.Select(l => (long)l).ToArray()))).ToArray();
+
+    /// <summary>Image <paramref name="i"/>'s detections, in the pixels of the image as it was before resizing.</summary>
+    public static IReadOnlyList<DetectedBox> Postprocess(SsdLite model, Tensor codes, Tensor logits, Tensor anchors, DetectionBatch batch, int i)
+    {
+        var (w, h) = batch.OriginalSizes[i];
+        return model.Postprocessor.Run(codes, logits, anchors, model.Coder, batch.Size, batch.Size, (double)w / batch.Size, (double)h / batch.Size);
+    }
+
+    /// <summary>Detections of image <paramref name="imageIndex"/> of <paramref name="set"/> as COCO results (category ids, x, y, w, h).</summary>
+    public static IEnumerable<CocoDetection> ToCoco(CocoDataset set, int imageIndex, IEnumerable<DetectedBox> boxes) =>
+        boxes.Select(b => new CocoDetection(set.Images[imageIndex].Id, set.Labels.CategoryOf(b.Label), new CocoBox(b.X1, b.Y1, b.Width, b.Height), b.Score));
+}

@@ -1,0 +1,127 @@
+using MobileOne.Checkpoints;
+using MobileOne.Data;
+using MobileOne.Detection.Coco;
+using MobileOne.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MobileOne.Detection;
+
+/// <summary>
+/// Object detection as a training task: an <see cref="SsdLite"/> (<see cref="DetectorConfig"/> in
+/// <see cref="TrainOptions.Model"/>) on a COCO-format data set (<see cref="DetectionData"/>), SSD's augmentation
+/// (<see cref="DetectionAugmentation.Ssd"/>) and loss (<see cref="SsdLoss"/>), scored by COCO's mAP@[.5:.95]. The
+/// recipe (SGD, warm-up and cosine, weight decay, EMA, checkpoints, resume) is the shared loop's. A MobileOne
+/// backbone can start from a classification checkpoint (<see cref="TrainOptions.Init"/>), its classifier left out.
+/// </summary>
+public sealed class DetectionTask : ITrainingTask<DetectionBatch>
+{
+    private readonly TrainOptions options;
+    private readonly DetectorConfig config;
+    private readonly CocoDataset trainSet, valSet;
+    private readonly DetectionLoader loader, valLoader;
+    private readonly Dictionary<int, Tensor> anchors = [];
+
+    /// <summary>Trains (or, with <paramref name="resume"/>, continues training) a detector in <paramref name="runDirectory"/>.</summary>
+    public static TrainingResult Train(TrainOptions? options, string runDirectory, bool resume, ITrainingObserver observer, CancellationToken cancel = default)
+    {
+        var run = new RunFolder(runDirectory);
+        var resolved = Trainer.Reconcile(options, run, resume);
+        return Trainer.Run(new DetectionTask(resolved), resolved, run, resume, observer, cancel);
+    }
+
+    /// <summary>The options of a new detection run on <paramref name="data"/> with <paramref name="config"/>: SSDLite's input (320, [-1, 1]).</summary>
+    public static TrainOptions ForRun(string data, DetectorConfig config) => new()
+    {
+        Data = data,
+        Model = config.ToJson(),
+        ImageSize = config.ImageSize,
+        Mean = [0.5f, 0.5f, 0.5f],
+        Std = [0.5f, 0.5f, 0.5f],
+        LabelSmoothing = 0,
+        Channels = 3,
+    };
+
+    /// <summary>Loads the data of <paramref name="options"/> and checks that it fits the detector.</summary>
+    public DetectionTask(TrainOptions options)
+    {
+        this.options = options;
+        config = DetectorConfig.FromJson(options.Model, "model configuration");
+        (trainSet, valSet) = DetectionData.Load(options.Data);
+        if (trainSet.Labels.Count + 1 != config.NumClasses)
+            throw new MobileOneException($"{trainSet.Path} has {trainSet.Labels.Count} categories; the detector has {config.NumClasses - 1} (and the background)");
+        if (!valSet.Labels.CategoryIds.SequenceEqual(trainSet.Labels.CategoryIds))
+            throw new MobileOneException($"{valSet.Path}: its categories differ from the training split's ({trainSet.Path})");
+        var normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std };
+        loader = new DetectionLoader(trainSet, DetectionAugmentation.Ssd, normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
+        valLoader = new DetectionLoader(valSet, null, normalization, Math.Max(options.BatchSize, 16), shuffle: false, options.Seed, options.Workers);
+        if (loader.BatchesPerEpoch == 0)
+            throw new MobileOneException($"{trainSet.Path}: {trainSet.Images.Count} images make no batch of {options.BatchSize}");
+    }
+
+    /// <inheritdoc/>
+    public string Description => $"{config.Name} ({config.NumClasses - 1} classes) on {trainSet.Path} ({trainSet.Images.Count} images); validating on {valSet.Path} ({valSet.Images.Count})";
+
+    /// <inheritdoc/>
+    public string PrimaryMetric => "mAP";
+
+    /// <inheritdoc/>
+    public string ModelConfigJson => config.ToJson();
+
+    /// <inheritdoc/>
+    public int BatchesPerEpoch => loader.BatchesPerEpoch;
+
+    /// <inheritdoc/>
+    public int BatchSize => options.BatchSize;
+
+    /// <inheritdoc/>
+    public nn.Module CreateModel()
+    {
+        var model = config.Create(options.Seed);
+        if (model.Backbone.Trunk is MobileOneTrunk trunk) trunk.Network.FrozenStages = options.FreezeStages;
+        return model;
+    }
+
+    /// <inheritdoc/>
+    public void Initialize(nn.Module model, Action<string> log)
+    {
+        var detector = (SsdLite)model;
+        detector.Initialize(options.Seed);
+        if (options.Init.Length == 0) return;
+        if (detector.Backbone.Trunk is not MobileOneTrunk trunk)
+            throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this detector's is {config.Backbone}");
+        FineTuning.LoadPretrained(trunk.Network, options.Init, options.Seed, log);
+    }
+
+    /// <inheritdoc/>
+    public double LearningRateScale(string parameterName) =>
+        SsdLite.IsTrunkParameter(parameterName) ? 1 : options.HeadLrMult;
+
+    /// <inheritdoc/>
+    public IEnumerable<DetectionBatch> Epoch(int epoch, int startBatch, Func<int, (int Size, double Strength)> settings, CancellationToken cancel) =>
+        loader.Epoch(epoch, startBatch, b => settings(b).Size, cancel);
+
+    /// <inheritdoc/>
+    public Tensor Loss(nn.Module model, DetectionBatch batch, ScalarType dtype, long seed, MetricSums train)
+    {
+        var detector = (SsdLite)model;
+        var x = tensor(batch.Images, [batch.Count, 3, batch.Size, batch.Size]).to(dtype);
+        var (codes, logits, grids) = detector.ForwardHeads(x);
+        if (!anchors.TryGetValue(batch.Size, out var boxes)) anchors[batch.Size] = boxes = detector.Anchors(grids, batch.Size, batch.Size).DetachFromDisposeScope();
+        using var terms = new SsdLoss(detector.Coder).Compute(codes.to(float32), logits.to(float32), boxes, DetectionEvaluator.Targets(batch));
+        train.Add("box_loss", terms.Regression.item<float>() * batch.Count, batch.Count);
+        train.Add("cls_loss", terms.Classification.item<float>() * batch.Count, batch.Count);
+        return terms.Total();
+    }
+
+    /// <inheritdoc/>
+    public MetricSet Evaluate(nn.Module model)
+    {
+        var r = DetectionEvaluator.Evaluate((SsdLite)model, valLoader, options.ImageSize);
+        return new MetricSet(("loss", r.Loss), ("mAP", r.Stats.AP), ("AP50", r.Stats.AP50), ("AP75", r.Stats.AP75),
+            ("APs", r.Stats.APs), ("APm", r.Stats.APm), ("APl", r.Stats.APl), ("AR100", r.Stats.AR100));
+    }
+
+    /// <inheritdoc/>
+    public void SaveWeights(nn.Module model, string path) => MobileOneCheckpoint.Save(model, path, CheckpointLayout.Apple, CheckpointFormat.Pth);
+}
