@@ -1,16 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
 using MobileOne.Data;
+using MobileOne.Data.Mosaic;
 
 namespace MobileOne.Cli.Commands;
 
-/// <summary><c>mobileone data subset</c>: data sets made from data sets.</summary>
+/// <summary><c>mobileone data subset|mosaic</c>: data sets made from data sets.</summary>
 internal static class DataCommand
 {
     public static Command Create(CliConsole console)
     {
-        var data = new Command("data", "Make data sets from data sets: subsets of classes for pretraining and fine-tuning.");
+        var data = new Command("data", "Make data sets from data sets: subsets of classes for pretraining and fine-tuning, mosaics for detection and segmentation.");
         data.Add(Subset(console));
+        data.Add(Mosaic(console));
         return data;
     }
 
@@ -46,5 +48,38 @@ internal static class DataCommand
         for (int i = 0; i < r.ClassNames.Count; i++)
             console.Out.WriteLine(string.Format(inv, "{0,-6} {1,-7} {2,-24} {3,8:N0} {4,8:N0}", r.Labels[i], spec.Classes[i], r.Folders[i], r.TrainCounts[i], r.ValCounts[i]));
         console.Out.WriteLine(string.Format(inv, "wrote {0:N0} training and {1:N0} validation images to {2}", r.TrainCounts.Sum(), r.ValCounts.Sum(), r.Dir));
+    }
+
+    private static Command Mosaic(CliConsole console)
+    {
+        var defaults = new MosaicOptions();
+        var command = new Command("mosaic", "Write a detection (COCO) or segmentation (VOC-style) data set of Fashion-MNIST items placed at random sizes, places and counts on textured backgrounds; training images take items from Fashion-MNIST's training split, validation images from its test split.");
+        var task = new Option<string>("--task") { Description = "detect: images/{train,val}/*.png and annotations/instances_{train,val}.json (COCO). segment: images/{train,val}/*.png, masks/{train,val}/*.png (class per pixel, 255 at item borders), {train,val}.txt and classes.txt.", Required = true };
+        task.AcceptOnlyFromAmong("detect", "segment");
+        var output = new Option<string>("--out") { Description = "Output folder: new or empty; it appears complete or not at all.", Required = true };
+        var train = new Option<int>("--train") { Description = $"Training images (default {defaults.TrainImages}).", DefaultValueFactory = _ => defaults.TrainImages };
+        var val = new Option<int>("--val") { Description = $"Validation images (default {defaults.ValImages}).", DefaultValueFactory = _ => defaults.ValImages };
+        var size = new Option<int>("--size") { Description = $"Side of the square images in pixels, {MosaicOptions.MinSize} to {MosaicOptions.MaxSize} (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size };
+        var seed = new Option<int>("--seed") { Description = $"Seed of every image: the same seed writes the same files, for either task (default {defaults.Seed}).", DefaultValueFactory = _ => defaults.Seed };
+        foreach (var o in new Option[] { task, output, train, val, size, seed }) command.Add(o);
+        CliValidation.AtLeast(train, 0);
+        CliValidation.AtLeast(val, 0);
+        CliValidation.AtLeast(size, MosaicOptions.MinSize);
+        command.SetAction(parsed =>
+        {
+            var options = defaults with
+            {
+                Task = parsed.GetValue(task) == "detect" ? MosaicTask.Detect : MosaicTask.Segment,
+                TrainImages = parsed.GetValue(train),
+                ValImages = parsed.GetValue(val),
+                Size = parsed.GetValue(size),
+                Seed = parsed.GetValue(seed),
+            };
+            var r = MosaicGenerator.Generate(options, parsed.GetValue(output)!, console.Error.WriteLine);
+            console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "wrote {0:N0} training and {1:N0} validation images with {2:N0} objects ({3:N0} small, {4:N0} medium, {5:N0} large) to {6}",
+                r.TrainImages, r.ValImages, r.Objects, r.Small, r.Medium, r.Large, r.Dir));
+            return 0;
+        });
+        return command;
     }
 }
