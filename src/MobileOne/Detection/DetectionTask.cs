@@ -30,23 +30,40 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
         return Trainer.Run(new DetectionTask(resolved), resolved, run, resume, observer, cancel);
     }
 
-    /// <summary>The options of a new detection run on <paramref name="data"/> with <paramref name="config"/>: SSDLite's input (320, [-1, 1]).</summary>
-    public static TrainOptions ForRun(string data, DetectorConfig config) => new()
+    /// <summary>
+    /// The options of a new detection run on <paramref name="data"/> with <paramref name="backbone"/> (optionally
+    /// started from the classification checkpoint <paramref name="init"/>), for as many classes as the data has:
+    /// SSDLite's input (320, scaled to [-1, 1]) and a recipe for a small data set on one machine.
+    /// </summary>
+    public static TrainOptions ForRun(string data, string backbone, string? init = null)
     {
-        Data = data,
-        Model = config.ToJson(),
-        ImageSize = config.ImageSize,
-        Mean = [0.5f, 0.5f, 0.5f],
-        Std = [0.5f, 0.5f, 0.5f],
-        LabelSmoothing = 0,
-        Channels = 3,
-    };
+        var categories = DetectionData.Split(data, "train").Labels.Count;
+        var config = new DetectorConfig(backbone, categories + 1).Validate("the detector");
+        return new TrainOptions
+        {
+            Data = data,
+            Model = config.ToJson(),
+            Init = init ?? "",
+            ImageSize = config.ImageSize,
+            Mean = [0.5f, 0.5f, 0.5f],
+            Std = [0.5f, 0.5f, 0.5f],
+            LabelSmoothing = 0,
+            Channels = 3,
+            Epochs = 30,
+            BatchSize = 32,
+            Lr = 0.05,
+            WarmupEpochs = 1,
+            WeightDecay = 4e-5,
+            WeightDecayEnd = 4e-5,
+            EmaDecay = 0.999,
+        };
+    }
 
     /// <summary>Loads the data of <paramref name="options"/> and checks that it fits the detector.</summary>
     public DetectionTask(TrainOptions options)
     {
         this.options = options;
-        config = DetectorConfig.FromJson(options.Model, "model configuration");
+        config = DetectorConfig.FromJson(options.Model, "model configuration") with { ImageSize = options.ImageSize };
         (trainSet, valSet) = DetectionData.Load(options.Data);
         if (trainSet.Labels.Count + 1 != config.NumClasses)
             throw new MobileOneException($"{trainSet.Path} has {trainSet.Labels.Count} categories; the detector has {config.NumClasses - 1} (and the background)");

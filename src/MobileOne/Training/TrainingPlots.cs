@@ -7,7 +7,7 @@ namespace MobileOne.Training;
 public static class TrainingPlots
 {
     /// <summary>
-    /// Writes <c>loss.png</c> (training and validation loss) and <c>accuracy.png</c> (the task's
+    /// Writes <c>loss.png</c> (training and validation loss) and <see cref="PlotName"/> (the task's
     /// <paramref name="metric"/> in training, when the task keeps it, on validation, and for the EMA) into
     /// <paramref name="directory"/>, atomically.
     /// </summary>
@@ -25,7 +25,7 @@ public static class TrainingPlots
         Add($"train {metric}", m => m.Train);
         Add($"validation {metric}", m => m.Val);
         Add($"EMA validation {metric}", m => m.EmaVal);
-        Save(Path.Combine(directory, "accuracy.png"), metric, $"{metric} (%)", series.ToArray());
+        Save(Path.Combine(directory, PlotName(metric)), metric, $"{metric} (%)", series.ToArray());
 
         void Save(string path, string title, string yLabel, params (string Name, double[] Values)[] series)
         {
@@ -71,4 +71,7 @@ public static class TrainingPlots
         plot.Title($"Confusion matrix (top-1 {100 * result.Top1:F2} %), rows: true class");
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
     }
+
+    /// <summary>The file of the primary metric's plot: <c>accuracy.png</c> for classification's top-1, <c>METRIC.png</c> otherwise (<c>mAP.png</c>).</summary>
+    public static string PlotName(string metric) => metric == "top1" ? "accuracy.png" : $"{metric}.png";
 }

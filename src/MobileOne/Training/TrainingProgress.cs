@@ -21,9 +21,11 @@ public sealed record EpochMetrics(int Epoch, long Step, MetricSet Train, MetricS
     public string Describe()
     {
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        static string Part(string label, MetricSet set) => label + string.Concat(set.Select(m => m.Key == "loss"
-            ? string.Format(System.Globalization.CultureInfo.InvariantCulture, " loss {0:F4}", m.Value)
-            : string.Format(System.Globalization.CultureInfo.InvariantCulture, " {0} {1:P2}", m.Key, m.Value)));
+        // Losses as they are, rates in percent; a negative rate is COCO's "undefined" (no object of that kind).
+        static string Value(string key, double v) =>
+            key.EndsWith("loss", StringComparison.Ordinal) ? v.ToString("F4", System.Globalization.CultureInfo.InvariantCulture)
+            : v < 0 ? "n/a" : v.ToString("P2", System.Globalization.CultureInfo.InvariantCulture);
+        static string Part(string label, MetricSet set) => label + string.Concat(set.Select(m => $" {m.Key} {Value(m.Key, m.Value)}"));
         return string.Format(inv, "epoch {0}: {1} | {2}{3} | {4:F0} s, {5:F0} img/s", Epoch + 1, Part("train", Train), Part("val", Val),
             EmaVal is null ? "" : " | " + Part("EMA", EmaVal), Seconds, ImagesPerSecond);
     }
