@@ -14,6 +14,8 @@ internal static class DetectCommand
     {
         var detect = new Command("detect", "Object detection with SSDLite on a MobileOne (or MobileNetV3-Large) backbone: train, evaluate, predict, export, and score COCO-format results.");
         detect.Add(Train(console));
+        detect.Add(Eval(console));
+        detect.Add(Predict(console));
         detect.Add(Score(console));
         return detect;
     }
@@ -50,6 +52,80 @@ internal static class DetectCommand
                 console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "best validation mAP@[.5:.95] {0:F4}; weights in {1} (last.pth.tar, best.pth.tar{2})",
                     result.BestScore, result.RunDirectory, result.History[^1].EmaVal is null ? "" : ", ema.pth.tar"));
             return result.Outcome == TrainingOutcome.Interrupted ? 130 : 0;
+        });
+        return command;
+    }
+
+    private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command)
+    {
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "A detector checkpoint (last.pth.tar, best.pth.tar or ema.pth.tar of a detect train run, or a folded one).", Required = true };
+        var config = new Option<FileInfo?>("--config") { Description = "Its model_config.json (default: the one beside the checkpoint)." };
+        command.Add(checkpoint);
+        command.Add(config);
+        return (checkpoint, config);
+    }
+
+    private static Command Eval(CliConsole console)
+    {
+        var command = new Command("eval", "COCO's 12 box statistics of a detector on a split of a COCO-format data set, for the model and, when its MobileOne backbone folds, the folded model, which must agree.");
+        var (checkpoint, config) = CheckpointOptions(command);
+        var data = new Option<string>("--data") { Description = "The data set folder.", Required = true };
+        var split = new Option<string>("--split") { Description = "The split to score.", DefaultValueFactory = _ => "val" };
+        split.AcceptOnlyFromAmong("train", "val");
+        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
+        var workers = new Option<int>("--workers") { Description = "Threads preparing images.", DefaultValueFactory = _ => 2 };
+        var detections = new Option<string?>("--detections") { Description = "Also write the model's detections as a COCO results file here." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: {model: {AP, ...}, folded: {...} or null, max_difference}." };
+        foreach (var o in new Option[] { data, split, batch, workers, detections, json }) command.Add(o);
+        command.SetAction(parsed =>
+        {
+            var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
+            var set = DetectionData.Split(parsed.GetValue(data)!, parsed.GetValue(split)!);
+            var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers),
+                (which, done, all) => { if (done == all) console.Error.WriteLine($"{which}: {all} images scored"); });
+            if (parsed.GetValue(detections) is { } path) CocoResults.Save(path, report.Model.Detections);
+            if (parsed.GetValue(json))
+                console.Out.WriteLine($"{{\"model\": {report.Model.Stats.ToJson()}, \"folded\": {report.Folded?.Stats.ToJson() ?? "null"}, " +
+                    $"\"max_difference\": {report.MaxDifference.ToString("R", CultureInfo.InvariantCulture)}}}");
+            else PrintReport(console, detector, report);
+            if (!report.Agrees)
+            {
+                console.Error.WriteLine($"error: the folded detector's statistics differ from the model's by {report.MaxDifference:G3} (allowed {DetectorEvalReport.Tolerance})");
+                return 1;
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static void PrintReport(CliConsole console, LoadedDetector detector, DetectorEvalReport report)
+    {
+        console.Out.WriteLine($"{detector.Config.Name}{(detector.Fused ? " (folded)" : "")}: {detector.Path}");
+        foreach (var line in report.Model.Stats.SummaryLines()) console.Out.WriteLine(line);
+        if (report.Folded is null) return;
+        console.Out.WriteLine("folded backbone:");
+        foreach (var line in report.Folded.Stats.SummaryLines()) console.Out.WriteLine(line);
+        console.Out.WriteLine($"folded vs model: largest difference of the 12 statistics {report.MaxDifference:G3} (agree within {DetectorEvalReport.Tolerance})");
+    }
+
+    private static Command Predict(CliConsole console)
+    {
+        var command = new Command("predict", "Detect objects in an image: prints boxes, labels and scores as JSON and draws them into a PNG.");
+        var (checkpoint, config) = CheckpointOptions(command);
+        var image = new Option<FileInfo>("--image") { Description = "A PNG or JPEG image.", Required = true };
+        var minScore = new Option<double>("--min-score") { Description = "Report boxes scoring at least this.", DefaultValueFactory = _ => 0.3 };
+        var draw = new Option<string?>("--draw") { Description = "The PNG with the boxes drawn (default: IMAGE_detections.png in the current folder)." };
+        foreach (var o in new Option[] { image, minScore, draw }) command.Add(o);
+        command.SetAction(parsed =>
+        {
+            var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
+            var path = parsed.GetValue(image)!.FullName;
+            var found = DetectorPrediction.Predict(detector, path, parsed.GetValue(minScore));
+            var png = parsed.GetValue(draw) ?? Path.GetFileNameWithoutExtension(path) + "_detections.png";
+            IO.AtomicFile.WriteAllBytes(png, DetectionDrawing.Png(Data.ImageDecoder.Decode(path), found.Boxes, detector.Config.LabelName));
+            console.Out.WriteLine(found.ToJson(detector.Config));
+            console.Error.WriteLine($"{found.Boxes.Count} objects; drawn in {png}");
+            return 0;
         });
         return command;
     }

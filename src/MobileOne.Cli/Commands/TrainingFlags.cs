@@ -47,11 +47,11 @@ internal static class TrainingFlags
         new(new Option<T>(name) { Description = description }, set, shownDefault);
 
     /// <summary>The recipe's flags, each bound to its field.</summary>
-    // Flags of classification's data pipeline and head, which a detector's does not have.
+    // Flags of classification's data pipeline and head, which a detector's does not have (its input scaling is SSDLite's).
     private static readonly HashSet<string> ClassificationOnly =
     [
         "--label-smoothing", "--resize-schedule", "--augment", "--randaugment-magnitude", "--crop-scale", "--no-flip", "--random-erasing",
-        "--eval-crop", "--train-subset", "--val-subset", "--dropout",
+        "--eval-crop", "--train-subset", "--val-subset", "--dropout", "--mean", "--std",
     ];
 
     /// <summary>The recipe's flags; without <paramref name="classification"/>, those of every task only.</summary>

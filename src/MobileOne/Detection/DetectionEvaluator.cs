@@ -8,6 +8,22 @@ namespace MobileOne.Detection;
 public sealed record DetectionEvaluation(CocoStats Stats, double Loss, IReadOnlyList<CocoDetection> Detections);
 
 /// <summary>
+/// A checkpoint's evaluation: the model as loaded and, when its MobileOne backbone folds, the folded model,
+/// whose statistics must agree with it within <see cref="Tolerance"/>.
+/// </summary>
+public sealed record DetectorEvalReport(DetectionEvaluation Model, DetectionEvaluation? Folded)
+{
+    /// <summary>The largest difference allowed between the two models' statistics: folding changes the outputs by float rounding only.</summary>
+    public const double Tolerance = 1e-3;
+
+    /// <summary>The largest difference between the two models' 12 statistics (0 without a folded model).</summary>
+    public double MaxDifference => Folded is null ? 0 : Model.Stats.Values.Zip(Folded.Stats.Values).Max(p => Math.Abs(p.First - p.Second));
+
+    /// <summary>True when the folded model scores as the train-time one does.</summary>
+    public bool Agrees => MaxDifference <= Tolerance;
+}
+
+/// <summary>
 /// Runs a detector over a data set and scores it as COCO does: every image resized to the network's input,
 /// SSD's post-processing, the boxes scaled back to the image, labels mapped back to category ids, then
 /// <see cref="CocoEvaluator"/>. The model is in eval mode meanwhile and goes back to its mode after.
@@ -43,6 +59,22 @@ public static class DetectionEvaluator
         {
             model.train(training);
         }
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="detector"/> on <paramref name="set"/> at its input size, and its folded form too when
+    /// its backbone folds.
+    /// </summary>
+    public static DetectorEvalReport EvaluateCheckpoint(LoadedDetector detector, CocoDataset set, int batchSize, int workers,
+        Action<string, int, int>? progress = null, CancellationToken cancel = default)
+    {
+        var loader = new DetectionLoader(set, null, SsdLite.Normalization, batchSize, shuffle: false, seed: 0, workers);
+        int size = detector.Config.ImageSize;
+        var model = Evaluate(detector.Model, loader, size, (done, all) => progress?.Invoke("model", done, all), cancel);
+        var folded = DetectorCheckpoint.Fold(detector.Model);
+        if (ReferenceEquals(folded, detector.Model)) return new DetectorEvalReport(model, null);
+        using (folded)
+            return new DetectorEvalReport(model, Evaluate(folded, loader, size, (done, all) => progress?.Invoke("folded", done, all), cancel));
     }
 
     /// <summary>Box codes, logits (float32) and anchors of a batch.</summary>

@@ -37,16 +37,16 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
     /// </summary>
     public static TrainOptions ForRun(string data, string backbone, string? init = null)
     {
-        var categories = DetectionData.Split(data, "train").Labels.Count;
-        var config = new DetectorConfig(backbone, categories + 1).Validate("the detector");
+        var train = DetectionData.Split(data, "train");
+        var config = new DetectorConfig(backbone, train.Labels.Count + 1) { Categories = Categories(train) }.Validate("the detector");
         return new TrainOptions
         {
             Data = data,
             Model = config.ToJson(),
             Init = init ?? "",
             ImageSize = config.ImageSize,
-            Mean = [0.5f, 0.5f, 0.5f],
-            Std = [0.5f, 0.5f, 0.5f],
+            Mean = [.. SsdLite.Normalization.Mean],
+            Std = [.. SsdLite.Normalization.Std],
             LabelSmoothing = 0,
             Channels = 3,
             Epochs = 30,
@@ -59,6 +59,11 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
         };
     }
 
+    /// <summary>The categories of <paramref name="set"/> in label order.</summary>
+    public static IReadOnlyList<DetectorCategory> Categories(CocoDataset set) =>
+        Enumerable.Range(1, set.Labels.Count).Select(l => set.Labels.CategoryOf(l))
+            .Select(id => new DetectorCategory(id, set.Categories.First(c => c.Id == id).Name)).ToList();
+
     /// <summary>Loads the data of <paramref name="options"/> and checks that it fits the detector.</summary>
     public DetectionTask(TrainOptions options)
     {
@@ -69,7 +74,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
             throw new MobileOneException($"{trainSet.Path} has {trainSet.Labels.Count} categories; the detector has {config.NumClasses - 1} (and the background)");
         if (!valSet.Labels.CategoryIds.SequenceEqual(trainSet.Labels.CategoryIds))
             throw new MobileOneException($"{valSet.Path}: its categories differ from the training split's ({trainSet.Path})");
-        var normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std };
+        var normalization = SsdLite.Normalization;
         loader = new DetectionLoader(trainSet, DetectionAugmentation.Ssd, normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
         valLoader = new DetectionLoader(valSet, null, normalization, Math.Max(options.BatchSize, 16), shuffle: false, options.Seed, options.Workers);
         if (loader.BatchesPerEpoch == 0)

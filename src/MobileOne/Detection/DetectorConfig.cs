@@ -37,6 +37,8 @@ public sealed record DetectorConfig(
             throw new MobileOneException($"{source}: unknown detector backbone '{Backbone}'; known: {string.Join(", ", Backbones)}");
         if (NumClasses is < 2 or > 10_000)
             throw new MobileOneException($"{source}: a detector needs 2 to 10000 classes (the background included), found {NumClasses}");
+        if (Categories.Count != 0 && Categories.Count != NumClasses - 1)
+            throw new MobileOneException($"{source}: {Categories.Count} categories named for {NumClasses - 1} classes");
         if (ImageSize is < 32 or > 2048)
             throw new MobileOneException($"{source}: the detector's input size must be 32 to 2048 pixels, found {ImageSize}");
         return this;
@@ -76,6 +78,19 @@ public sealed record DetectorConfig(
         }
     }
 
+    /// <summary>
+    /// The data set's categories in label order (label 1 is the first): their COCO ids and names, so that a trained
+    /// detector reports what it finds as its data named it. Empty for a detector made without data.
+    /// </summary>
+    [JsonPropertyName("categories")]
+    public IReadOnlyList<DetectorCategory> Categories { get; init; } = [];
+
+    /// <summary>The name of <paramref name="label"/> (1..K): the category's, or "class N" when the configuration has none.</summary>
+    public string LabelName(int label) => label >= 1 && label <= Categories.Count ? Categories[label - 1].Name : $"class {label}";
+
+    /// <summary>The COCO category id of <paramref name="label"/>: the category's, or the label itself when the configuration has none.</summary>
+    public long CategoryId(int label) => label >= 1 && label <= Categories.Count ? Categories[label - 1].Id : label;
+
     /// <summary>The task that <see cref="Task"/> names.</summary>
     public const string DetectionTask = "detect";
 
@@ -83,3 +98,6 @@ public sealed record DetectorConfig(
     [JsonPropertyName("task")]
     public string Task { get; init; } = DetectionTask;
 }
+
+/// <summary>A category a detector was trained on: its COCO id and name.</summary>
+public sealed record DetectorCategory([property: JsonPropertyName("id")] long Id, [property: JsonPropertyName("name")] string Name);

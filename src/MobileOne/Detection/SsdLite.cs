@@ -1,3 +1,4 @@
+using MobileOne.Data;
 using MobileOne.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,6 +29,9 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
         head = new SsdLiteHead(backbone.OutChannels, DefaultBoxes.AnchorsPerLocation, numClasses);
         RegisterComponents();
     }
+
+    /// <summary>SSDLite's input scaling, as torchvision's: [0, 1] to [-1, 1] (mean and standard deviation 0.5).</summary>
+    public static ImagePreprocessor Normalization { get; } = new() { Mean = [0.5f, 0.5f, 0.5f], Std = [0.5f, 0.5f, 0.5f] };
 
     /// <summary>Classes, the background (0) included.</summary>
     public int NumClasses { get; }
