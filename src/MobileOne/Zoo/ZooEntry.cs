@@ -10,6 +10,15 @@ namespace MobileOne.Zoo;
 /// <param name="Factory">Creates the network: the deployed (fused) form when the argument is true.</param>
 public sealed record ZooEntry(string Name, string Family, string Reference, bool Reparameterizable, Func<bool, nn.Module<Tensor, Tensor>> Factory)
 {
+    /// <summary>What the network does: <c>classification</c>, or <c>detection</c> for a detector.</summary>
+    public string Task { get; init; } = "classification";
+
+    /// <summary>Its output classes (a detector's include the background).</summary>
+    public int NumClasses { get; init; } = 1000;
+
+    /// <summary>The square input size its figures are measured at (224 for classifiers, 320 for SSDLite).</summary>
+    public int InputSize { get; init; } = 224;
+
     /// <summary>True for MobileOne, which plots highlight.</summary>
     public bool IsMobileOne => Family == "MobileOne";
 
