@@ -7,12 +7,7 @@ namespace MobileOne.Cli.Commands;
 /// <summary><c>mobileone detect score</c>: object detection verbs.</summary>
 internal static class DetectCommand
 {
-    public static Command Create(CliConsole console)
-    {
-        var detect = new Command("detect", "Object detection: score COCO-format results.");
-        detect.Add(Score(console));
-        return detect;
-    }
+    public static Command Create(CliConsole console) => new("detect", "Object detection: score COCO-format results.") { Score(console) };
 
     private static Command Score(CliConsole console)
     {
