@@ -10,15 +10,11 @@ namespace MobileOne.Cli.Commands;
 /// <summary><c>mobileone detect</c>: the object detection verbs.</summary>
 internal static class DetectCommand
 {
-    public static Command Create(CliConsole console)
-    {
-        var detect = new Command("detect", "Object detection with SSDLite on a MobileOne (or MobileNetV3-Large) backbone: train, evaluate, predict, export, and score COCO-format results.");
-        detect.Add(Train(console));
-        detect.Add(Eval(console));
-        detect.Add(Predict(console));
-        detect.Add(Score(console));
-        return detect;
-    }
+    public static Command Create(CliConsole console) =>
+        new("detect", "Object detection with SSDLite on a MobileOne (or MobileNetV3-Large) backbone: train, evaluate, predict, export, and score COCO-format results.")
+        {
+            Train(console), Eval(console), Predict(console), Score(console),
+        };
 
     private static Command Train(CliConsole console)
     {

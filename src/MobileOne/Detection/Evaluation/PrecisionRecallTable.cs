@@ -93,14 +93,24 @@ internal sealed class PrecisionRecallTable
                     values.Add(s.Precision ? _precision[PrecisionIndex(t, r, k, a, m)] : _recall[RecallIndex(t, k, a, m)]);
         }
         var defined = values.Where(v => v > -1).ToArray();
-        return defined.Length == 0 ? -1 : PairwiseSum(defined) / defined.Length;
+        return defined.Length == 0 ? -1 : NumpySum(defined) / defined.Length;
     }
 
     /// <summary>
-    /// numpy's float64 sum (as in <c>np.mean</c>): eight running sums over blocks of at most 128 values,
-    /// halved recursively above that, so the mean equals pycocotools' to the last bit rather than nearly.
+    /// numpy's float64 sum (as in <c>np.mean</c>), so that the mean equals pycocotools' to the last bit rather
+    /// than nearly: the values go in buffers of 8,192, each summed pairwise, and the buffers' sums are added in turn.
     /// </summary>
-    internal static double PairwiseSum(ReadOnlySpan<double> a)
+    internal static double NumpySum(ReadOnlySpan<double> values)
+    {
+        const int Buffer = 8192;
+        double sum = 0;
+        for (int start = 0; start < values.Length; start += Buffer)
+            sum += PairwiseSum(values.Slice(start, Math.Min(Buffer, values.Length - start)));
+        return sum;
+    }
+
+    /// <summary>numpy's pairwise summation: eight running sums over blocks of at most 128 values, halved recursively above that.</summary>
+    private static double PairwiseSum(ReadOnlySpan<double> a)
     {
         if (a.Length < 8)
         {
