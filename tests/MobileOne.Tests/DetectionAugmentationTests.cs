@@ -97,7 +97,7 @@ public sealed class DetectionAugmentationTests
     }
 
     [Fact]
-    public void TheRandomIoUCropKeepsExactlyTheCentredBoxesAndMeetsItsOverlap()
+    public void TheRandomIoUCropKeepsExactlyTheCentredBoxesClippedToACropOfTheAllowedShape()
     {
         float[] boxes = [10, 10, 60, 50, 100, 20, 190, 120, 150, 150, 170, 190, 5, 160, 25, 195];
         int[] labels = [4, 7, 2, 9];
