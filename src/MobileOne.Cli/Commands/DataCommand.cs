@@ -57,10 +57,10 @@ internal static class DataCommand
         var task = new Option<string>("--task") { Description = "detect: images/{train,val}/*.png and annotations/instances_{train,val}.json (COCO). segment: images/{train,val}/*.png, masks/{train,val}/*.png (class per pixel, 255 at item borders), {train,val}.txt and classes.txt.", Required = true };
         task.AcceptOnlyFromAmong("detect", "segment");
         var output = new Option<string>("--out") { Description = "Output folder: new or empty; it appears complete or not at all.", Required = true };
-        var train = new Option<int>("--train") { Description = $"Training images (default {defaults.TrainImages}).", DefaultValueFactory = _ => defaults.TrainImages };
-        var val = new Option<int>("--val") { Description = $"Validation images (default {defaults.ValImages}).", DefaultValueFactory = _ => defaults.ValImages };
-        var size = new Option<int>("--size") { Description = $"Side of the square images in pixels, {MosaicOptions.MinSize} to {MosaicOptions.MaxSize} (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size };
-        var seed = new Option<int>("--seed") { Description = $"Seed of every image: the same seed writes the same files, for either task (default {defaults.Seed}).", DefaultValueFactory = _ => defaults.Seed };
+        var train = new Option<int>("--train") { Description = "Training images.", DefaultValueFactory = _ => defaults.TrainImages };
+        var val = new Option<int>("--val") { Description = "Validation images.", DefaultValueFactory = _ => defaults.ValImages };
+        var size = new Option<int>("--size") { Description = $"Side of the square images in pixels, {MosaicOptions.MinSize} to {MosaicOptions.MaxSize}.", DefaultValueFactory = _ => defaults.Size };
+        var seed = new Option<int>("--seed") { Description = "Seed of every image: the same seed writes the same files, and the same images for either task.", DefaultValueFactory = _ => defaults.Seed };
         foreach (var o in new Option[] { task, output, train, val, size, seed }) command.Add(o);
         CliValidation.AtLeast(train, 0);
         CliValidation.AtLeast(val, 0);

@@ -63,17 +63,18 @@ public static class DetectionTransforms
         return new DetectionSample(ImageOps.Crop(sample.Image, left, top, width, height), boxes, labels);
     }
 
-    /// <summary>Resizes the image (PIL's bilinear filter) and scales the boxes by the same factors.</summary>
+    /// <summary>
+    /// Resizes the image (PIL's bilinear filter) and scales the boxes by the same factors, clipped to the new
+    /// image (an edge on the old image's border lands exactly on the new one's).
+    /// </summary>
     public static DetectionSample Resize(DetectionSample sample, int width, int height)
     {
-        float sx = (float)width / sample.Image.Width, sy = (float)height / sample.Image.Height;
+        int w = sample.Image.Width, h = sample.Image.Height;
         var boxes = new float[sample.Boxes.Length];
-        for (int i = 0; i < boxes.Length; i += 4)
+        for (int i = 0; i < boxes.Length; i += 2)
         {
-            boxes[i] = sample.Boxes[i] * sx;
-            boxes[i + 1] = sample.Boxes[i + 1] * sy;
-            boxes[i + 2] = sample.Boxes[i + 2] * sx;
-            boxes[i + 3] = sample.Boxes[i + 3] * sy;
+            boxes[i] = (float)Math.Clamp((double)sample.Boxes[i] * width / w, 0, width);
+            boxes[i + 1] = (float)Math.Clamp((double)sample.Boxes[i + 1] * height / h, 0, height);
         }
         return new DetectionSample(Resample.Bilinear(sample.Image, width, height), boxes, (int[])sample.Labels.Clone());
     }

@@ -31,59 +31,44 @@ public static class CocoInstancesWriter
             json.WriteEndObject();
             json.WriteStartArray("licenses");
             json.WriteEndArray();
-            WriteImages(json, fileNames, size);
-            WriteAnnotations(json, items);
-            WriteCategories(json, categoryNames);
+            WriteArray(json, "images", fileNames.Select((name, i) => (name, i)), image =>
+            {
+                json.WriteNumber("id", image.i + 1);
+                json.WriteString("file_name", image.name);
+                json.WriteNumber("width", size);
+                json.WriteNumber("height", size);
+            });
+            var objects = items.SelectMany((list, i) => list.Select(item => (item, image: i + 1))).Select((o, k) => (o.item, o.image, id: k + 1));
+            WriteArray(json, "annotations", objects, o =>
+            {
+                json.WriteNumber("id", o.id);
+                json.WriteNumber("image_id", o.image);
+                json.WriteNumber("category_id", o.item.Category);
+                json.WriteStartArray("bbox");
+                foreach (var v in new[] { o.item.Left, o.item.Top, o.item.Width, o.item.Height }) json.WriteNumberValue(v);
+                json.WriteEndArray();
+                json.WriteNumber("area", o.item.Area);
+                json.WriteNumber("iscrowd", 0);
+            });
+            WriteArray(json, "categories", categoryNames.Select((name, c) => (name, c)), category =>
+            {
+                json.WriteNumber("id", category.c + 1);
+                json.WriteString("name", category.name);
+                json.WriteString("supercategory", Supercategory);
+            });
             json.WriteEndObject();
         }
         return stream.ToArray();
     }
 
-    private static void WriteImages(Utf8JsonWriter json, IReadOnlyList<string> fileNames, int size)
+    // An array of objects, each written by one call of writeMembers.
+    private static void WriteArray<T>(Utf8JsonWriter json, string name, IEnumerable<T> elements, Action<T> writeMembers)
     {
-        json.WriteStartArray("images");
-        for (int i = 0; i < fileNames.Count; i++)
+        json.WriteStartArray(name);
+        foreach (var element in elements)
         {
             json.WriteStartObject();
-            json.WriteNumber("id", i + 1);
-            json.WriteString("file_name", fileNames[i]);
-            json.WriteNumber("width", size);
-            json.WriteNumber("height", size);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-    }
-
-    private static void WriteAnnotations(Utf8JsonWriter json, IReadOnlyList<IReadOnlyList<MosaicItem>> items)
-    {
-        json.WriteStartArray("annotations");
-        int id = 0;
-        for (int i = 0; i < items.Count; i++)
-            foreach (var item in items[i])
-            {
-                json.WriteStartObject();
-                json.WriteNumber("id", ++id);
-                json.WriteNumber("image_id", i + 1);
-                json.WriteNumber("category_id", item.Category);
-                json.WriteStartArray("bbox");
-                foreach (var v in new[] { item.Left, item.Top, item.Width, item.Height }) json.WriteNumberValue(v);
-                json.WriteEndArray();
-                json.WriteNumber("area", item.Area);
-                json.WriteNumber("iscrowd", 0);
-                json.WriteEndObject();
-            }
-        json.WriteEndArray();
-    }
-
-    private static void WriteCategories(Utf8JsonWriter json, IReadOnlyList<string> names)
-    {
-        json.WriteStartArray("categories");
-        for (int c = 0; c < names.Count; c++)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("id", c + 1);
-            json.WriteString("name", names[c]);
-            json.WriteString("supercategory", Supercategory);
+            writeMembers(element);
             json.WriteEndObject();
         }
         json.WriteEndArray();
