@@ -13,13 +13,6 @@ public sealed class DataSubsetTests : FileTest
 
     private static readonly string[] FineTuneNames = ["Sneaker", "Bag", "Ankle boot"];
 
-    private static void RequireFashionMnist()
-    {
-        if (FashionMnist.IsInstalled()) return;
-        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
-        Skip.If(true, "dataset-fashion-mnist is not installed");
-    }
-
     // The expected selection, found independently of DataSubset: the first n of each class, in file order.
     private static List<int> FirstPerClass(IImageDataset source, int[] classes, int n) =>
         classes.SelectMany(c => Enumerable.Range(0, source.Count).Where(i => source.Label(i) == c).Take(n)).Order().ToList();
@@ -27,7 +20,7 @@ public sealed class DataSubsetTests : FileTest
     [SkippableFact]
     public void IdxSubsetReadsBackWithRenumberedLabelsTheSourcePixelsAndTheClassNames()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var dir = Dir.File("ft");
         var result = DataSubset.Create(TrainingData.FashionMnistName, new SubsetSpec(FineTuneClasses, TrainPerClass: 20, ValPerClass: 10), SubsetFormat.Idx, dir);
         Assert.Equal(FineTuneNames, result.ClassNames);
@@ -59,7 +52,7 @@ public sealed class DataSubsetTests : FileTest
     [SkippableFact]
     public void ImageFolderSubsetIsGrayPngsInSafeClassFoldersWithTheSourcePixels()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var dir = Dir.File("ft");
         var result = DataSubset.Create(TrainingData.FashionMnistName, new SubsetSpec([0, .. FineTuneClasses], TrainPerClass: 5, ValPerClass: 3), SubsetFormat.ImageFolder, dir);
         Assert.Equal(["T-shirt_top", "Sneaker", "Bag", "Ankle boot"], result.Folders);
@@ -94,7 +87,7 @@ public sealed class DataSubsetTests : FileTest
     [SkippableFact]
     public void ASeededSampleIsReproducibleAndDoesNotDependOnTheOtherClasses()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var test = FashionMnist.Load(train: false);
         var sample = DataSubset.Select(test, [7, 8], 50, seed: 3);
         Assert.Equal(sample, DataSubset.Select(test, [7, 8], 50, seed: 3));
@@ -247,7 +240,7 @@ public sealed class DataSubsetTests : FileTest
     [SkippableFact]
     public void TheDataSubsetVerbPrintsTheClassesAndRefusesBadInputOnOneLine()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var dir = Dir.File("ft");
         var r = Run("data", "subset", "--from", "fashion-mnist", "--classes", "7-9", "--format", "imagefolder", "--out", dir, "--train-per-class", "4", "--val-per-class", "2", "--seed", "1");
         Assert.Equal(0, r.Code);

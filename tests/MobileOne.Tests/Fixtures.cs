@@ -9,6 +9,14 @@ namespace MobileOne.Tests;
 /// </summary>
 public static class Fixtures
 {
+    /// <summary>Skips the test when Debian's Fashion-MNIST is not installed; in CI, where .ci/run installs it, fails instead.</summary>
+    public static void RequireFashionMnist()
+    {
+        if (global::MobileOne.Data.FashionMnist.IsInstalled()) return;
+        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI; .ci/run installs it");
+        Skip.If(true, "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)");
+    }
+
     public static readonly string RepoRoot = FindRepoRoot();
 
     public static readonly string Root = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures"));

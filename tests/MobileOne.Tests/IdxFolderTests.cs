@@ -130,11 +130,7 @@ public sealed class IdxFolderTests : FileTest
     [SkippableFact]
     public void DebiansFashionMnistIsRecognisedInAnyFolderAndItsPresetMatchesItsPixels()
     {
-        if (!FashionMnist.IsInstalled())
-        {
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
-            Skip.If(true, "dataset-fashion-mnist is not installed");
-        }
+        Fixtures.RequireFashionMnist();
         var copy = Directory.CreateDirectory(Dir.File("fashion")).FullName;
         foreach (var name in IdxFolder.FileNames)
             File.CreateSymbolicLink(Path.Combine(copy, name + ".gz"), Path.Combine(FashionMnist.DefaultRoot, name + ".gz"));

@@ -10,13 +10,6 @@ public sealed class MosaicTests : FileTest
 {
     private static readonly MosaicOptions Small = new() { TrainImages = 6, ValImages = 3, Size = 128, Seed = 5 };
 
-    internal static void RequireFashionMnist()
-    {
-        if (FashionMnist.IsInstalled()) return;
-        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
-        Skip.If(true, "dataset-fashion-mnist is not installed");
-    }
-
     // Every file below dir by relative path, with its bytes.
     private static SortedDictionary<string, byte[]> Files(string dir) =>
         new(Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes), StringComparer.Ordinal);
@@ -26,7 +19,7 @@ public sealed class MosaicTests : FileTest
     [SkippableFact]
     public void TheSameSeedWritesTheSameBytesAnotherSeedOthersAndBothTasksTheSameImages()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         MosaicGenerator.Generate(Small, Dir.File("a"));
         MosaicGenerator.Generate(Small, Dir.File("b"));
         MosaicGenerator.Generate(Small with { Seed = 6 }, Dir.File("c"));
@@ -45,7 +38,7 @@ public sealed class MosaicTests : FileTest
     [SkippableFact]
     public void TheCocoFileIsWellFormedAndItsBoxesAndAreasAreThoseOfTheItemsPixels()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var options = Small with { Size = 160 };
         var result = MosaicGenerator.Generate(options, Dir.File("coco"));
         var train = FashionMnist.Load(train: true);
@@ -93,7 +86,7 @@ public sealed class MosaicTests : FileTest
     [SkippableFact]
     public void MasksHoldClassesAndAThinIgnoreBandAndTheirClassPixelsLieInsideTheBoxesOfTheirClass()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var options = Small with { Size = 160 };
         var detect = MosaicGenerator.Generate(options, Dir.File("detect"));
         var segment = MosaicGenerator.Generate(options with { Task = MosaicTask.Segment }, Dir.File("segment"));
@@ -158,7 +151,7 @@ public sealed class MosaicTests : FileTest
     [SkippableFact]
     public void EveryCocoSizeBandOccursAndItemsStayMostlyVisible()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var source = FashionMnist.Load(train: false);
         var options = new MosaicOptions { Seed = 3 };
         var scenes = Enumerable.Range(0, 40).Select(i => MosaicGenerator.Scene(source, options, 1, i)).ToList();
@@ -192,7 +185,7 @@ public sealed class MosaicTests : FileTest
     [SkippableFact]
     public void TheDataMosaicVerbWritesBothTasksAndRefusesBadInputOnOneLine()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var detect = Dir.File("detect");
         var r = Run("data", "mosaic", "--task", "detect", "--out", detect, "--train", "4", "--val", "2", "--size", "96");
         Assert.Equal(0, r.Code);

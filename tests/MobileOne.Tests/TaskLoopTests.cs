@@ -90,20 +90,6 @@ public sealed class TaskLoopTests : FileTest
         public void SaveWeights(nn.Module model, string path) => MobileOneCheckpoint.Save(model, path);
     }
 
-    private sealed class Recorder(int cancelAtStep = -1, CancellationTokenSource? cancel = null) : ITrainingObserver
-    {
-        public List<string> Messages { get; } = [];
-        public long Steps { get; private set; }
-        public void Started(long step, long totalSteps, int batchesPerEpoch, string description) { }
-        public void Step(StepInfo info)
-        {
-            Steps = info.Step;
-            if (info.Step == cancelAtStep) cancel!.Cancel();
-        }
-        public void Epoch(EpochMetrics metrics) { }
-        public void Message(string text) => Messages.Add(text);
-    }
-
     private static TrainOptions Recipe => new()
     {
         Epochs = 10, BatchSize = 16, Lr = 0.05, WarmupEpochs = 0.5, EmaDecay = 0.9, WeightDecay = 0, WeightDecayEnd = 0, CheckpointEvery = 0, Seed = 3,
@@ -113,7 +99,7 @@ public sealed class TaskLoopTests : FileTest
     public void AFakeTaskTrainsThroughTheSharedRecipe()
     {
         var task = new RegressionTask();
-        var recorder = new Recorder();
+        var recorder = new RecordingObserver();
         var run = new RunFolder(Dir.File("regression"));
         var result = Trainer.Run(task, Recipe, run, resume: false, recorder);
 
@@ -144,14 +130,14 @@ public sealed class TaskLoopTests : FileTest
     [Fact]
     public void AFakeTaskResumesExactly()
     {
-        var straight = Trainer.Run(new RegressionTask(), Recipe, new RunFolder(Dir.File("straight")), resume: false, new Recorder());
+        var straight = Trainer.Run(new RegressionTask(), Recipe, new RunFolder(Dir.File("straight")), resume: false, new RecordingObserver());
 
         using var cancel = new CancellationTokenSource();
         var brokenRun = new RunFolder(Dir.File("broken"));
-        var first = Trainer.Run(new RegressionTask(), Recipe, brokenRun, resume: false, new Recorder(cancelAtStep: 37, cancel), cancel.Token);
+        var first = Trainer.Run(new RegressionTask(), Recipe, brokenRun, resume: false, new RecordingObserver(cancelAtStep: 37, cancel), cancel.Token);
         Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
         var resumedTask = new RegressionTask();
-        var second = Trainer.Run(resumedTask, Trainer.Reconcile(null, brokenRun, resume: true), brokenRun, resume: true, new Recorder());
+        var second = Trainer.Run(resumedTask, Trainer.Reconcile(null, brokenRun, resume: true), brokenRun, resume: true, new RecordingObserver());
         Assert.Equal(0, resumedTask.Initialized);
         Assert.Equal(straight.Steps, second.Steps);
         Assert.Equal(straight.History.Select(m => m.Val["loss"]), second.History.Select(m => m.Val["loss"]));

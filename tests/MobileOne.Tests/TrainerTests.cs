@@ -11,13 +11,6 @@ namespace MobileOne.Tests;
 /// <summary>Training runs end to end on real Fashion-MNIST data: resumable exactly, observable, accurate.</summary>
 public sealed class TrainerTests : FileTest
 {
-    private static void RequireFashionMnist()
-    {
-        if (FashionMnist.IsInstalled()) return;
-        if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
-        Skip.If(true, "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)");
-    }
-
     private static readonly MobileOneConfig Tiny = new([1, 1, 1, 1], [0.25, 0.25, 0.25, 0.5], false, 2, 10, inChannels: 1, strides: [1, 2, 2, 2, 1]);
 
     private static TrainOptions Options(int epochs = 2, int trainSubset = 96, int batch = 16) => TrainOptions.FashionMnist(channels: 1) with
@@ -38,21 +31,6 @@ public sealed class TrainerTests : FileTest
         Dropout = 0.2,
     };
 
-    private sealed class Observer(int cancelAtStep = -1, CancellationTokenSource? cancel = null) : ITrainingObserver
-    {
-        public List<StepInfo> Steps { get; } = [];
-        public List<EpochMetrics> Epochs { get; } = [];
-        public List<string> Messages { get; } = [];
-        public void Started(long step, long totalSteps, int batchesPerEpoch, string description) { }
-        public void Step(StepInfo info)
-        {
-            Steps.Add(info);
-            if (info.Step == cancelAtStep) cancel!.Cancel();
-        }
-        public void Epoch(EpochMetrics metrics) => Epochs.Add(metrics);
-        public void Message(string text) => Messages.Add(text);
-    }
-
     private static StateDict Weights(string run) => CheckpointFile.Read(Path.Combine(run, "last.pth.tar"));
 
     private static void AssertSameWeights(StateDict a, StateDict b, double tolerance)
@@ -71,9 +49,9 @@ public sealed class TrainerTests : FileTest
     [SkippableFact]
     public void ResumingAfterAnInterruptionGivesTheUninterruptedResult()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var straight = Dir.File("straight");
-        var straightObserver = new Observer();
+        var straightObserver = new RecordingObserver();
         var full = ClassificationTask.Train(Options(), straight, resume: false, straightObserver);
         Assert.Equal(TrainingOutcome.Completed, full.Outcome);
         Assert.Equal(12, full.Steps); // 2 epochs x 96 / 16
@@ -81,10 +59,10 @@ public sealed class TrainerTests : FileTest
         // Interrupted in the middle of the first epoch (as Ctrl-C does), then resumed.
         var broken = Dir.File("broken");
         using var cancel = new CancellationTokenSource();
-        var first = ClassificationTask.Train(Options(), broken, resume: false, new Observer(cancelAtStep: 4, cancel), cancel.Token);
+        var first = ClassificationTask.Train(Options(), broken, resume: false, new RecordingObserver(cancelAtStep: 4, cancel), cancel.Token);
         Assert.Equal(TrainingOutcome.Interrupted, first.Outcome);
         Assert.Equal(4, first.Steps);
-        var resumedObserver = new Observer();
+        var resumedObserver = new RecordingObserver();
         var second = ClassificationTask.Train(null, broken, resume: true, resumedObserver);
         Assert.Equal(TrainingOutcome.Completed, second.Outcome);
         Assert.Equal(12, second.Steps);
@@ -94,12 +72,12 @@ public sealed class TrainerTests : FileTest
 
         // Stopped at a step limit across an epoch boundary, then resumed with the limit lifted.
         var limited = Dir.File("limited");
-        var part = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: false, new Observer());
+        var part = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: false, new RecordingObserver());
         Assert.Equal(TrainingOutcome.StoppedAtLimit, part.Outcome);
-        var again = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: true, new Observer());
+        var again = ClassificationTask.Train(Options() with { MaxSteps = 7 }, limited, resume: true, new RecordingObserver());
         Assert.Equal(TrainingOutcome.StoppedAtLimit, again.Outcome);
         Assert.Equal(7, again.Steps);
-        var rest = ClassificationTask.Train(Options(), limited, resume: true, new Observer());
+        var rest = ClassificationTask.Train(Options(), limited, resume: true, new RecordingObserver());
         Assert.Equal(12, rest.Steps);
         AssertSameWeights(Weights(straight), Weights(limited), 0);
     }
@@ -107,9 +85,9 @@ public sealed class TrainerTests : FileTest
     [SkippableFact]
     public void RunFolderHoldsEverythingAndRefusesToBeOverwritten()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var run = Dir.File("run");
-        ClassificationTask.Train(Options(epochs: 1), run, resume: false, new Observer());
+        ClassificationTask.Train(Options(epochs: 1), run, resume: false, new RecordingObserver());
         foreach (var f in new[] { "config.json", "model_config.json", "metrics.jsonl", "state.safetensors", "last.pth.tar", "best.pth.tar", "ema.pth.tar", "loss.png", "accuracy.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing");
         var metrics = new RunFolder(run).ReadMetrics();
@@ -118,14 +96,14 @@ public sealed class TrainerTests : FileTest
         // The weights load in the layout PyTorch code expects, with the run's configuration found beside them.
         var loaded = MobileOneCheckpoint.Load(Path.Combine(run, "best.pth.tar"));
         Assert.Equal(Tiny, loaded.Model.Config);
-        Assert.Contains("resume it", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(Options(), run, resume: false, new Observer())).Message);
-        Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(null, Dir.File("empty"), resume: true, new Observer())).Message);
+        Assert.Contains("resume it", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(Options(), run, resume: false, new RecordingObserver())).Message);
+        Assert.Contains("nothing to resume", Assert.Throws<MobileOneException>(() => ClassificationTask.Train(null, Dir.File("empty"), resume: true, new RecordingObserver())).Message);
     }
 
     [SkippableFact]
     public void FrozenStagesKeepTheirWeightsAndBatchNormStatisticsBitIdentical()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var init = Dir.File("init.pth.tar");
         using (var model = new MobileOneModel(Tiny))
         {
@@ -133,7 +111,7 @@ public sealed class TrainerTests : FileTest
             MobileOneCheckpoint.Save(model, init);
         }
         var run = Dir.File("frozen");
-        var observer = new Observer();
+        var observer = new RecordingObserver();
         ClassificationTask.Train(Options(epochs: 1) with { Init = init, FreezeStages = 2 }, run, resume: false, observer);
         Assert.Contains(observer.Messages, m => m.Contains("every weight loaded"));
         var start = CheckpointFile.Read(init);
@@ -158,7 +136,7 @@ public sealed class TrainerTests : FileTest
     [SkippableFact]
     public void AVariantTrainsWithTheDataClassCount()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var run = Dir.File("s0");
         string[] common = ["train", "--data", "fashion-mnist", "--variant", "s0", "--image-size", "32", "--epochs", "1", "--batch", "8",
             "--train-subset", "16", "--val-subset", "8", "--workers", "1"];
@@ -174,7 +152,7 @@ public sealed class TrainerTests : FileTest
     [SkippableFact]
     public void InitFineTunesACheckpointOnAnImageFolderWithAnotherClassCount()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var pretrained = Dir.File("pretrained");
         Directory.CreateDirectory(pretrained);
         var init = Path.Combine(pretrained, "weights.safetensors");
@@ -206,10 +184,10 @@ public sealed class TrainerTests : FileTest
     [Trait("Category", "Slow")]
     public void ShortTrainingOnAFashionMnistSubsetBeatsChanceByAWideMargin()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var run = Dir.File("e2e");
         var options = Options(epochs: 4, trainSubset: 2000, batch: 32) with { ValSubset = 500, Augment = AugmentPolicy.None, Lr = 0.05, EmaDecay = 0.98 };
-        var result = ClassificationTask.Train(options, run, resume: false, new Observer());
+        var result = ClassificationTask.Train(options, run, resume: false, new RecordingObserver());
         var last = result.History[^1];
         Assert.True(last.Val["top1"] > 0.6, $"validation top-1 {last.Val["top1"]:P1} after 4 epochs on 2,000 images (chance: 10 %)");
         Assert.True(result.BestScore > 0.6);
@@ -218,7 +196,7 @@ public sealed class TrainerTests : FileTest
     [SkippableFact]
     public void TrainAndEvalVerbs()
     {
-        RequireFashionMnist();
+        Fixtures.RequireFashionMnist();
         var config = Dir.File("tiny.json");
         File.WriteAllText(config, Tiny.ToJson());
         var run = Dir.File("cli-run");

@@ -30,11 +30,7 @@ public sealed class TrainingDataTests : FileTest
     [SkippableFact]
     public void FashionMnistFromTheDebianPackage()
     {
-        if (!FashionMnist.IsInstalled())
-        {
-            if (Environment.GetEnvironmentVariable("CI") is { Length: > 0 }) throw new InvalidOperationException("dataset-fashion-mnist missing in CI");
-            Skip.If(true, "dataset-fashion-mnist is not installed");
-        }
+        Fixtures.RequireFashionMnist();
         var test = FashionMnist.Load(train: false);
         Assert.Equal(10_000, test.Count);
         Assert.Equal(10, test.ClassNames.Count);
