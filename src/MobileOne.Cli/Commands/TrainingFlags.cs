@@ -54,9 +54,12 @@ internal static class TrainingFlags
         "--eval-crop", "--train-subset", "--val-subset", "--dropout", "--mean", "--std",
     ];
 
-    /// <summary>The recipe's flags; without <paramref name="classification"/>, those of every task only.</summary>
+    // Flags of a detector's data pipeline.
+    private static readonly HashSet<string> DetectionOnly = ["--box-augment"];
+
+    /// <summary>The recipe's flags for classification, or (without <paramref name="classification"/>) for detection.</summary>
     internal static IFlag[] RecipeFlags(bool classification = true) =>
-        AllRecipeFlags().Where(f => classification || !ClassificationOnly.Contains(f.Option.Name)).ToArray();
+        AllRecipeFlags().Where(f => !(classification ? DetectionOnly : ClassificationOnly).Contains(f.Option.Name)).ToArray();
 
     private static IFlag[] AllRecipeFlags() =>
     [
@@ -92,6 +95,7 @@ internal static class TrainingFlags
             (o, v) => o with { FreezeStages = v }, o => o.FreezeStages),
         F("--head-lr-mult", "Factor on the learning rate of the layers new to the task (the classifier; a detector's extra layers and heads), e.g. 10 on pretrained features.", (o, v) => o with { HeadLrMult = v }, o => o.HeadLrMult),
         F("--dropout", "Dropout before the classifier.", (o, v) => o with { Dropout = v }, o => o.Dropout),
+        BoxAugment(),
     ];
 
     /// <summary>Flags that may be given again when resuming: they change when and how the run computes, not what.</summary>
@@ -127,6 +131,14 @@ internal static class TrainingFlags
             3 => values,
             _ => throw new FormatException($"give one value or three, found {values.Length}"),
         };
+    }
+
+    private static Flag<string> BoxAugment()
+    {
+        var flag = F<string>("--box-augment", "Detection augmentation: ssd (photometric distortion, zoom-out, IoU crop, flip), ssdlite (IoU crop, flip) or flip.",
+            (o, v) => o with { BoxAugment = v }, o => o.BoxAugment);
+        ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Detection.DetectionAugmentation.Presets.Keys]);
+        return flag;
     }
 
     private static Flag<string> Augment()

@@ -18,6 +18,19 @@ public sealed record DetectionAugmentation
     /// <summary>The reference's "ssdlite" preset: IoU crop and flip only.</summary>
     public static DetectionAugmentation SsdLite { get; } = new() { PhotometricDistort = false, ZoomOut = false };
 
+    /// <summary>Flips only: the lightest training augmentation, for short runs.</summary>
+    public static DetectionAugmentation FlipOnly { get; } = new() { PhotometricDistort = false, ZoomOut = false, IoUCrop = false };
+
+    /// <summary>The presets by name: <c>ssd</c>, <c>ssdlite</c>, <c>flip</c>.</summary>
+    public static IReadOnlyDictionary<string, DetectionAugmentation> Presets { get; } = new Dictionary<string, DetectionAugmentation>
+    {
+        ["ssd"] = Ssd, ["ssdlite"] = SsdLite, ["flip"] = FlipOnly,
+    };
+
+    /// <summary>The preset called <paramref name="name"/>; a clear error listing them otherwise.</summary>
+    public static DetectionAugmentation Preset(string name) => Presets.TryGetValue(name, out var preset) ? preset
+        : throw new MobileOneException($"unknown detection augmentation '{name}'; known: {string.Join(", ", Presets.Keys)}");
+
     /// <summary>The minimum IoU options of SSD's crop; 1 (or more) means "no crop".</summary>
     public static readonly IReadOnlyList<double> IoUCropOptions = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
 

@@ -75,7 +75,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
         if (!valSet.Labels.CategoryIds.SequenceEqual(trainSet.Labels.CategoryIds))
             throw new MobileOneException($"{valSet.Path}: its categories differ from the training split's ({trainSet.Path})");
         var normalization = SsdLite.Normalization;
-        loader = new DetectionLoader(trainSet, DetectionAugmentation.Ssd, normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
+        loader = new DetectionLoader(trainSet, DetectionAugmentation.Preset(options.BoxAugment), normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
         valLoader = new DetectionLoader(valSet, null, normalization, Math.Max(options.BatchSize, 16), shuffle: false, options.Seed, options.Workers);
         if (loader.BatchesPerEpoch == 0)
             throw new MobileOneException($"{trainSet.Path}: {trainSet.Images.Count} images make no batch of {options.BatchSize}");

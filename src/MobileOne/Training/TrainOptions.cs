@@ -127,6 +127,9 @@ public sealed record TrainOptions
     /// <summary>Dropout before the classifier (0: none).</summary>
     public double Dropout { get; init; }
 
+    /// <summary>A detector's training augmentation: <c>ssd</c> (photometric distortion, zoom-out, IoU crop, flip), <c>ssdlite</c> (IoU crop and flip, torchvision's SSDLite recipe) or <c>flip</c>.</summary>
+    public string BoxAugment { get; init; } = "ssd";
+
     /// <summary>Stop after this many steps in total (0 = run all epochs); for smoke tests and time budgets.</summary>
     public int MaxSteps { get; init; }
 
