@@ -10,4 +10,10 @@ internal static class CliValidation
         {
             if (r.GetValueOrDefault<int>() < minimum) r.AddError($"{option.Name} must be at least {minimum}, found {r.GetValueOrDefault<int>()}");
         });
+
+    public static void AtLeast(Option<int?> option, int minimum) =>
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is int v && v < minimum) r.AddError($"{option.Name} must be at least {minimum}, found {v}");
+        });
 }

@@ -3,7 +3,7 @@ using SkiaSharp;
 
 namespace MobileOne.Detection;
 
-/// <summary>Draws detections on an image: a coloured rectangle per box, with its label and score above it.</summary>
+/// <summary>Draws detections on images: a coloured rectangle per box, with its label and score above it.</summary>
 public static class DetectionDrawing
 {
     // Distinct, saturated colours, one per label (cycled).
@@ -14,12 +14,37 @@ public static class DetectionDrawing
     ];
 
     /// <summary>A PNG of <paramref name="image"/> with <paramref name="boxes"/> drawn, labelled by <paramref name="name"/>.</summary>
-    public static byte[] Png(RgbImage image, IEnumerable<DetectedBox> boxes, Func<int, string> name)
+    public static byte[] Png(RgbImage image, IEnumerable<DetectedBox> boxes, Func<int, string> name) =>
+        Sheet([(image, boxes)], name, Math.Max(image.Width, image.Height));
+
+    /// <summary>
+    /// A PNG of the images side by side, each scaled to fit a <paramref name="tile"/>-pixel square, with its boxes
+    /// (in that image's pixels) drawn.
+    /// </summary>
+    public static byte[] Sheet(IReadOnlyList<(RgbImage Image, IEnumerable<DetectedBox> Boxes)> images, Func<int, string> name, int tile)
     {
-        using var bitmap = SKBitmap.Decode(ImageEncoder.RgbPng(image));
-        using var canvas = new SKCanvas(bitmap);
-        float stroke = Math.Max(1.5f, Math.Min(image.Width, image.Height) / 200f);
-        using var font = new SKFont(SKTypeface.Default, Math.Max(10f, stroke * 6));
+        using var sheet = new SKBitmap(new SKImageInfo(tile * images.Count, tile, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        using var canvas = new SKCanvas(sheet);
+        canvas.Clear(SKColors.White);
+        for (int i = 0; i < images.Count; i++)
+        {
+            var (image, boxes) = images[i];
+            float scale = (float)tile / Math.Max(image.Width, image.Height);
+            using var bitmap = SKBitmap.Decode(ImageEncoder.RgbPng(image));
+            canvas.Save();
+            canvas.Translate(i * tile, 0);
+            canvas.Scale(scale);
+            canvas.DrawBitmap(bitmap, 0, 0);
+            Boxes(canvas, boxes, name, Math.Max(1.5f, Math.Min(image.Width, image.Height) / 200f), scale);
+            canvas.Restore();
+        }
+        using var data = sheet.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    private static void Boxes(SKCanvas canvas, IEnumerable<DetectedBox> boxes, Func<int, string> name, float stroke, float scale)
+    {
+        using var font = new SKFont(SKTypeface.Default, Math.Max(10f / scale, stroke * 6));
         foreach (var b in boxes)
         {
             var colour = Palette[(b.Label - 1 + Palette.Length) % Palette.Length];
@@ -33,7 +58,5 @@ public static class DetectionDrawing
             using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
             canvas.DrawText(text, b.X1 + 2, top + font.Size, SKTextAlign.Left, font, ink);
         }
-        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
     }
 }
