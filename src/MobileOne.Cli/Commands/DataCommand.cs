@@ -61,7 +61,9 @@ internal static class DataCommand
         var val = new Option<int>("--val") { Description = "Validation images.", DefaultValueFactory = _ => defaults.ValImages };
         var size = new Option<int>("--size") { Description = $"Side of the square images in pixels, {MosaicOptions.MinSize} to {MosaicOptions.MaxSize}.", DefaultValueFactory = _ => defaults.Size };
         var seed = new Option<int>("--seed") { Description = "Seed of every image: the same seed writes the same files, and the same images for either task.", DefaultValueFactory = _ => defaults.Seed };
-        foreach (var o in new Option[] { task, output, train, val, size, seed }) command.Add(o);
+        var minItem = new Option<int>("--min-item") { Description = "Smallest longer side of an item in pixels (sides are drawn log-uniformly).", DefaultValueFactory = _ => defaults.MinItemSide };
+        var maxItem = new Option<int>("--max-item") { Description = "Largest longer side of an item in pixels (at most 5/8 of the image is used).", DefaultValueFactory = _ => defaults.MaxItemSide };
+        foreach (var o in new Option[] { task, output, train, val, size, seed, minItem, maxItem }) command.Add(o);
         CliValidation.AtLeast(train, 0);
         CliValidation.AtLeast(val, 0);
         CliValidation.AtLeast(size, MosaicOptions.MinSize);
@@ -74,6 +76,8 @@ internal static class DataCommand
                 ValImages = parsed.GetValue(val),
                 Size = parsed.GetValue(size),
                 Seed = parsed.GetValue(seed),
+                MinItemSide = parsed.GetValue(minItem),
+                MaxItemSide = parsed.GetValue(maxItem),
             };
             var r = MosaicGenerator.Generate(options, parsed.GetValue(output)!, console.Error.WriteLine);
             console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "wrote {0:N0} training and {1:N0} validation images with {2:N0} objects ({3:N0} small, {4:N0} medium, {5:N0} large) to {6}",
