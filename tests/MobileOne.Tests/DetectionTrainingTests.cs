@@ -12,7 +12,7 @@ public sealed class DetectionTrainingTests(ITestOutputHelper output) : FileTest
     {
         Fixtures.RequireFashionMnist();
         var root = Dir.File("mosaic");
-        MosaicGenerator.Generate(new MosaicOptions { TrainImages = 32, ValImages = 1, Size = 96, Seed = 1 }, root);
+        MosaicGenerator.Generate(new MosaicOptions { TrainImages = 32, ValImages = 1, Size = 96, MinItemSide = 24, MaxItemSide = 60, Seed = 1 }, root);
         File.Copy(Path.Combine(root, "annotations", "instances_train.json"), Path.Combine(root, "annotations", "instances_val.json"), overwrite: true);
         Directory.Delete(Path.Combine(root, "images", "val"), recursive: true);
         Directory.CreateDirectory(Path.Combine(root, "images", "val"));
@@ -28,7 +28,7 @@ public sealed class DetectionTrainingTests(ITestOutputHelper output) : FileTest
         var data = TinyMosaic();
         var options = DetectionTask.ForRun(data, "mobileone_s0") with
         {
-            ImageSize = 96, Epochs = 12, BatchSize = 8, Lr = 0.05, WarmupEpochs = 1, EmaDecay = 0, CheckpointEvery = 0, Seed = 2,
+            ImageSize = 96, Epochs = 25, BatchSize = 8, Lr = 0.03, WarmupEpochs = 1, EmaDecay = 0, CheckpointEvery = 0, Seed = 2, BoxAugment = "flip", Threads = 1,
         };
         var set = DetectionData.Split(data, "val");
         var untrained = DetectionEvaluator.Evaluate(DetectorConfig.FromJson(options.Model, "test").Create(options.Seed),
@@ -36,7 +36,7 @@ public sealed class DetectionTrainingTests(ITestOutputHelper output) : FileTest
         var result = DetectionTask.Train(options, Dir.File("run"), resume: false, new RecordingObserver());
         var trained = result.History[^1].Val;
         output.WriteLine($"mAP untrained {untrained.Stats.AP:F4}, after {result.Steps} steps {trained["mAP"]:F4} (AP50 {trained["AP50"]:F4})");
-        Assert.True(trained["mAP"] >= Math.Max(0.05, 10 * untrained.Stats.AP), $"mAP {trained["mAP"]:F4} after training, {untrained.Stats.AP:F4} before");
+        Assert.True(trained["mAP"] >= Math.Max(0.3, 10 * untrained.Stats.AP), $"mAP {trained["mAP"]:F4} after training, {untrained.Stats.AP:F4} before");
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
         Assert.True(File.Exists(Path.Combine(result.RunDirectory, "mAP.png")));
     }
