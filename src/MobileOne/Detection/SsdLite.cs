@@ -39,6 +39,9 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
     /// <summary>The backbone: trunk and extra layers.</summary>
     public SsdLiteBackbone Backbone => backbone;
 
+    /// <summary>The heads.</summary>
+    public SsdLiteHead Head => head;
+
     /// <summary>The default-box layout.</summary>
     public DefaultBoxGenerator DefaultBoxes { get; } = DefaultBoxGenerator.SsdLite();
 

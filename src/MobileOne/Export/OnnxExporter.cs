@@ -41,15 +41,21 @@ public static class OnnxExporter
             var x = OnnxModuleEmitter.Emit(g, "", model, InputName);
             g.Output(x, OutputName, [null, classes], ["batch", ""]);
         }
+        return Assemble(g, Metadata(model, classes, options));
+    }
+
+    /// <summary>The model around a built graph: IR version for its opset, producer, the opset import and the metadata.</summary>
+    internal static ModelProto Assemble(OnnxGraphBuilder g, IEnumerable<(string Key, string Value)> metadata)
+    {
         var proto = new ModelProto
         {
-            IrVersion = IrVersion(options.Opset),
+            IrVersion = IrVersion(g.Opset),
             ProducerName = "MobileOne.NET",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
             Graph = g.Graph,
         };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
-        foreach (var (k, v) in Metadata(model, classes, options)) proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = g.Opset });
+        foreach (var (k, v) in metadata) proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return proto;
     }
 
