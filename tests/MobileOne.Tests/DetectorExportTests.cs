@@ -167,4 +167,35 @@ public sealed class DetectorExportTests(ITestOutputHelper output) : FileTest
         var e = Assert.Throws<MobileOneException>(() => new DetectorExportOptions(Config("mobileone_s0")) { Opset = 12 }.Validated());
         Assert.Contains("opset 13 or newer", e.Message);
     }
+
+    [Fact]
+    public void WithNothingAboveTheThresholdTheGraphFindsNothing()
+    {
+        using var model = Detector(DetectorConfig.MobileNetV3Large);
+        BackgroundBias.Shift(model, 100);
+        var path = Export(model, DetectorConfig.MobileNetV3Large, nms: true);
+        using var onnx = new OnnxDetector(path);
+        Assert.Empty(onnx.Detect(RandomImage(1, seed: 3)));
+    }
+
+    [Fact]
+    public void BenchMeasuresADetectorGraphAtItsOwnSize()
+    {
+        using (var model = Detector(DetectorConfig.MobileNetV3Large)) Export(model, DetectorConfig.MobileNetV3Large, nms: true);
+        var r = CliTests.Run("bench", "--onnx", Dir.File("mobilenet_v3_large_nms.onnx"), "--warmup", "1", "--runs", "3", "--json");
+        Assert.True(r.Code == 0, r.Err);
+        using var json = System.Text.Json.JsonDocument.Parse(r.Out);
+        Assert.Equal([Size, Size], json.RootElement.GetProperty("input_size").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(3, json.RootElement.GetProperty("runs").GetInt32());
+        var batch = CliTests.Run("bench", "--onnx", Dir.File("mobilenet_v3_large_nms.onnx"), "--batch", "2", "--warmup", "0", "--runs", "1");
+        CliTests.AssertCleanError(batch, 1, "takes one image, not 2");
+    }
+
+    [Fact]
+    public void BenchDetectorsTakesNoOtherModel()
+    {
+        CliTests.AssertCleanError(CliTests.Run("bench", "--detectors", "--input-size", "224"), 2, "--detectors measures the two detectors itself");
+        CliTests.AssertCleanError(CliTests.Run("bench", "--detectors", "--nms-boxes", "many"), 2, "expected a count (0 or more) or 'all'");
+        CliTests.AssertCleanError(CliTests.Run("bench", "--nms-boxes", "10"), 2, "--nms-boxes goes with --detectors");
+    }
 }

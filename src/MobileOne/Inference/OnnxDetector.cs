@@ -127,10 +127,12 @@ public sealed class OnnxDetector : IInferenceEngine
         return found;
     }
 
+    private MobileOneException OneImage(int n) => new($"{Source}: the graph with non-maximum suppression takes one image, not {n}");
+
     private IDisposableReadOnlyCollection<OrtValue> Invoke(float[] input, int n)
     {
         int c = InputChannels, s = ImageSize;
-        if (HasNms && n != 1) throw new MobileOneException($"{Source}: the graph with non-maximum suppression takes one image, not {n}");
+        if (HasNms && n != 1) throw OneImage(n);
         if (input.Length != (long)n * c * s * s) throw new ArgumentException($"input holds {input.Length} floats, not {n}x{c}x{s}x{s}");
         using var value = OrtValue.CreateTensorValueFromMemory(input, [n, c, s, s]);
         try
@@ -152,6 +154,7 @@ public sealed class OnnxDetector : IInferenceEngine
     {
         if (h != ImageSize || w != ImageSize)
             throw new MobileOneException($"{Source}: the detector takes {ImageSize}x{ImageSize} inputs, not {h}x{w}");
+        if (HasNms && n != 1) throw OneImage(n);
         return HasNms ? () => Boxes(Detect(input)) : () => RunDense(input, n).Boxes;
     }
 
