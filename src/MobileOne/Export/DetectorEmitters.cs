@@ -81,7 +81,8 @@ internal static class DetectorEmitters
         var perClass = g.Node("Slice", "nms.classes",
             [scores, g.Int64Initializer("nms.classes.starts", 1), g.Int64Initializer("nms.classes.ends", classes), g.Int64Initializer("nms.classes.axes", 2)]);
         perClass = g.Node("Transpose", "nms.classes_first", [perClass], Ints("perm", 0, 2, 1));
-        var top = g.Nodes("TopK", "nms.top_k", [perClass, g.Int64Initializer("nms.top_k.k", Math.Min(post.TopKPerClass, anchors))], 2, Int("axis", -1));
+        // Unsorted: only which scores are kept matters here, and selecting them costs a fraction of sorting them.
+        var top = g.Nodes("TopK", "nms.top_k", [perClass, g.Int64Initializer("nms.top_k.k", Math.Min(post.TopKPerClass, anchors))], 2, Int("axis", -1), Int("sorted", 0));
         var zeros = g.Node("ConstantOfShape", "nms.zeros", [g.Node("Shape", "nms.shape", [perClass])]);
         var kept = g.Node("ScatterElements", "nms.kept", [zeros, top[1], top[0]], Int("axis", -1));
         var selected = g.Node("NonMaxSuppression", "nms",
