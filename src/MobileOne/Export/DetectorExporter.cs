@@ -3,7 +3,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using MobileOne.Detection;
 using MobileOne.Export.Onnx;
-using MobileOne.IO;
 using static TorchSharp.torch;
 
 namespace MobileOne.Export;
@@ -18,8 +17,8 @@ namespace MobileOne.Export;
 /// </summary>
 public static class DetectorExporter
 {
-    /// <summary>Input name of the exported graph.</summary>
-    public const string InputName = "input";
+    /// <summary>Input name of the exported graph: the classifiers'.</summary>
+    public const string InputName = OnnxExporter.InputName;
 
     /// <summary>Without NMS: every anchor's box, [N, A, 4], x1, y1, x2, y2 in input pixels.</summary>
     public const string BoxesName = "boxes";
@@ -99,11 +98,7 @@ public static class DetectorExporter
     public static byte[] ToBytes(SsdLite model, DetectorExportOptions options) => Build(model, options).ToByteArray();
 
     /// <summary>Writes the ONNX file atomically.</summary>
-    public static void Export(SsdLite model, string path, DetectorExportOptions options)
-    {
-        var proto = Build(model, options);
-        AtomicFile.Write(path, s => proto.WriteTo(s));
-    }
+    public static void Export(SsdLite model, string path, DetectorExportOptions options) => OnnxExporter.Write(Build(model, options), path);
 
     private static IEnumerable<(string, string)> Metadata(SsdLite model, DetectorExportOptions o)
     {

@@ -79,11 +79,10 @@ public static class OnnxExporter
     public static byte[] ToBytes(nn.Module<Tensor, Tensor> model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
 
     /// <summary>Writes the ONNX file atomically.</summary>
-    public static void Export(nn.Module<Tensor, Tensor> model, string path, OnnxExportOptions? options = null)
-    {
-        var proto = Build(model, options);
-        AtomicFile.Write(path, s => proto.WriteTo(s));
-    }
+    public static void Export(nn.Module<Tensor, Tensor> model, string path, OnnxExportOptions? options = null) => Write(Build(model, options), path);
+
+    /// <summary>Writes a built model to <paramref name="path"/> atomically.</summary>
+    internal static void Write(ModelProto proto, string path) => AtomicFile.Write(path, s => proto.WriteTo(s));
 
     /// <summary>Fuses a train-time model (from its running statistics) and exports the inference graph.</summary>
     public static void ExportFused(MobileOneModel model, string path, OnnxExportOptions? options = null, Action<string>? warn = null)
