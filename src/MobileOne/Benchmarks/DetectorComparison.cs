@@ -68,10 +68,19 @@ public static class DetectorComparison
             var image = tensor(input, [1, 3, config.ImageSize, config.ImageSize]);
             var (shift, pairs) = nmsBoxes is long n ? BackgroundBias.Calibrate(folded, image, n) : (0.0, Pairs(folded, image));
             var options = new DetectorExportOptions(config);
-            var withNms = new OnnxDetector(DetectorExporter.ToBytes(folded, options), threads, config.Name + " +NMS");
-            var withoutNms = new OnnxDetector(DetectorExporter.ToBytes(folded, options with { Nms = false }), threads, config.Name + " no NMS");
-            var load = new NmsLoad(config.Name, shift, pairs, withNms.Detect(input).Count);
-            return (load, [new BenchTarget(withNms.Source, withNms, null), new BenchTarget(withoutNms.Source, withoutNms, null)]);
+            var graphs = new List<OnnxDetector>();
+            try
+            {
+                graphs.Add(new OnnxDetector(DetectorExporter.ToBytes(folded, options), threads, config.Name + " +NMS"));
+                graphs.Add(new OnnxDetector(DetectorExporter.ToBytes(folded, options with { Nms = false }), threads, config.Name + " no NMS"));
+                var load = new NmsLoad(config.Name, shift, pairs, graphs[0].Detect(input).Count);
+                return (load, graphs.Select(d => new BenchTarget(d.Source, d, null)).ToArray());
+            }
+            catch
+            {
+                foreach (var d in graphs) d.Dispose();
+                throw;
+            }
         }
         finally
         {

@@ -82,6 +82,15 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
         return (codes.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope(), grids);
     }
 
+    /// <summary>Runs <paramref name="run"/> with the detector in eval mode (BatchNorm on its running statistics), then restores its mode.</summary>
+    public T InEvalMode<T>(Func<T> run)
+    {
+        bool training = this.training;
+        eval();
+        try { return run(); }
+        finally { train(training); }
+    }
+
     /// <summary>The anchors, [A, 4] pixels, for an input of <paramref name="height"/> x <paramref name="width"/> whose maps have <paramref name="grids"/> cells.</summary>
     public Tensor Anchors(IReadOnlyList<(int Height, int Width)> grids, int height, int width) => DefaultBoxes.GenerateTensor(grids, height, width);
 

@@ -88,10 +88,7 @@ public static class DetectorExporter
     private static IReadOnlyList<(int Height, int Width)> Grids(SsdLite model, int size)
     {
         using var scope = NewDisposeScope();
-        bool training = model.training;
-        model.eval();
-        try { return model.ForwardHeads(zeros(1, model.Backbone.Trunk.InChannels, size, size)).Grids; }
-        finally { model.train(training); }
+        return model.InEvalMode(() => model.ForwardHeads(zeros(1, model.Backbone.Trunk.InChannels, size, size)).Grids);
     }
 
     /// <summary>The serialized ONNX model.</summary>

@@ -69,12 +69,15 @@ public sealed record DetectorExportCheck(string Path, int Size, double BoxDiffer
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (codes, logits, grids) = model.ForwardHeads(x);
-        var boxes = BoxOps.Clip(model.Coder.Decode(codes[0], model.Anchors(grids, size, size)), size, size);
-        return (boxes.contiguous().data<float>().ToArray(), logits[0].softmax(-1).contiguous().data<float>().ToArray());
+        // The graph holds the BatchNorm statistics: so must the reference, whatever mode the caller left it in.
+        return model.InEvalMode(() =>
+        {
+            var (codes, logits, grids) = model.ForwardHeads(x);
+            var boxes = BoxOps.Clip(model.Coder.Decode(codes[0], model.Anchors(grids, size, size)), size, size);
+            return (boxes.contiguous().data<float>().ToArray(), logits[0].softmax(-1).contiguous().data<float>().ToArray());
+        });
     }
 
-    // max |actual - expected| / max |expected| (with relative), NaN counted as the worst difference.
     private static double Difference(float[] expected, float[] actual, bool relative)
     {
         if (expected.Length != actual.Length) return double.PositiveInfinity;

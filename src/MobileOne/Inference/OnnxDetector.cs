@@ -22,7 +22,7 @@ public sealed class OnnxDetector : IInferenceEngine
 
     /// <summary>Loads a detector file. <paramref name="threads"/> = 0 lets ONNX Runtime choose.</summary>
     public OnnxDetector(string path, int threads = 1)
-        : this(OnnxEngine.OpenSession(() => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}"), path, threads), path) { }
+        : this(OnnxEngine.OpenSession(() => OnnxEngine.ReadFile(path), path, threads), path) { }
 
     /// <summary>Loads a detector from memory (an export that was never written to disk).</summary>
     public OnnxDetector(byte[] model, int threads = 1, string source = "ONNX detector") : this(OnnxEngine.OpenSession(() => model, source, threads), source) { }

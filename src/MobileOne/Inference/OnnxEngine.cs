@@ -15,7 +15,7 @@ public sealed class OnnxEngine : IInferenceEngine
 
     /// <summary>Loads a model file. <paramref name="threads"/> = 0 lets ONNX Runtime choose.</summary>
     public OnnxEngine(string path, int threads = 1)
-        : this(() => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}"), path, threads) { }
+        : this(() => ReadFile(path), path, threads) { }
 
     /// <summary>Loads a model from memory (an export that was never written to disk).</summary>
     public OnnxEngine(byte[] model, int threads = 1, string source = "ONNX model") : this(() => model, source, threads) { }
@@ -91,10 +91,13 @@ public sealed class OnnxEngine : IInferenceEngine
         }
     }
 
+    /// <summary>The bytes of the ONNX file at <paramref name="path"/>; a clear error when there is none.</summary>
+    internal static byte[] ReadFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}");
+
     /// <summary>Loads an ONNX file as what it is: a detector (<see cref="OnnxDetector"/>) or an image classifier (<see cref="OnnxEngine"/>).</summary>
     public static IInferenceEngine LoadAny(string path, int threads = 1)
     {
-        var session = OpenSession(() => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}"), path, threads);
+        var session = OpenSession(() => ReadFile(path), path, threads);
         return OnnxDetector.IsDetector(session) ? new OnnxDetector(session, path) : new OnnxEngine(session, path);
     }
 
