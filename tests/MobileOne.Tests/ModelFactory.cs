@@ -12,7 +12,7 @@ public static class ModelFactory
     /// Gives every BatchNorm seeded random affine parameters, then running statistics measured on a
     /// random batch (as training would leave them), so activations keep a sane scale through deep nets.
     /// </summary>
-    public static T Calibrate<T>(T model, int seed, int size = 64) where T : nn.Module<Tensor, Tensor>
+    public static T Calibrate<T>(T model, int seed, int size = 64, int batch = 2) where T : nn.Module<Tensor, Tensor>
     {
         var g = new Generator((ulong)seed);
         var norms = model.named_modules().Select(m => m.module).OfType<BatchNorm2d>().ToList();
@@ -28,7 +28,7 @@ public static class ModelFactory
                 bn.momentum = 1.0;
             }
             model.train();
-            using var x = randn(2, InputChannels(model), size, size, generator: g);
+            using var x = randn(batch, InputChannels(model), size, size, generator: g);
             using var _ = model.forward(x);
             foreach (var bn in norms)
             {

@@ -13,14 +13,17 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure latency: load, pre-allocate the input, warm up, then time full round trips (min, median, p90, mean).");
         var model = new ModelOptions(command);
         var checkpoint = SharedOptions.OptionalCheckpoint("Benchmark this checkpoint's model (default: random weights of --variant, s0 if none).");
-        var onnx = new Option<FileInfo[]>("--onnx") { Description = "Benchmark ONNX image classifiers; repeat to measure several alternately in one run.", AllowMultipleArgumentsPerToken = false };
+        var onnx = new Option<FileInfo[]>("--onnx")
+        {
+            Description = "Benchmark ONNX image classifiers or detectors (a detector at its own input size); repeat to measure several alternately in one run.", AllowMultipleArgumentsPerToken = false,
+        };
         var engine = new Option<string>("--engine") { Description = "onnx (ONNX Runtime; a model is exported in memory) or torch (TorchSharp eager).", DefaultValueFactory = _ => "onnx" };
         engine.AcceptOnlyFromAmong("onnx", "torch");
         var fused = new Option<bool>("--fused") { Description = "Benchmark the reparameterised model (the default)." };
         var unfused = new Option<bool>("--unfused") { Description = "Benchmark the train-time multi-branch model." };
         var threads = SharedOptions.Threads("Intra-op threads.", 1, minimum: 1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 1 };
-        var size = new InputSizeOption("Input size: N or HxW.");
+        var size = new InputSizeOption("Input size: N or HxW (an ONNX detector runs at its own).");
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 20 };
         var runs = new Option<int>("--runs") { Description = "Timed runs (default 200; 50 with --compare).", };
         var compare = new Option<bool>("--compare") { Description = "S0-S4, fused and unfused, ONNX Runtime and TorchSharp, side by side." };
@@ -34,7 +37,17 @@ internal static class BenchCommand
             DefaultValueFactory = _ => "stacked",
         };
         branches.AcceptOnlyFromAmong([.. TrainingThroughput.BranchModes]);
-        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches }) command.Add(o);
+        var detectors = new Option<bool>("--detectors")
+        {
+            Description = "SSDLite on MobileOne-S0 against SSDLite on MobileNetV3-Large at 320x320 on ONNX Runtime, random weights, each with NMS in the graph and without, measured alternately.",
+        };
+        var nmsBoxes = new Option<string>("--nms-boxes")
+        {
+            Description = "With --detectors: raise the background of the random detectors until about N (box, class) pairs reach non-maximum suppression, as a trained detector's " +
+                          "confident boxes would; 'all' keeps the random scores, which pass the threshold nearly everywhere.",
+            DefaultValueFactory = _ => "1000",
+        };
+        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, nmsBoxes }) command.Add(o);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
         CliValidation.AtLeast(runs, 1);
@@ -47,6 +60,11 @@ internal static class BenchCommand
             if (r.GetResult(onnx) is not null && r.GetValue(engine) == "torch") r.AddError("--onnx runs with --engine onnx");
             if (r.GetResult(compare) is not null && (r.GetResult(checkpoint) is not null || r.GetResult(onnx) is not null))
                 r.AddError("--compare measures S0-S4 itself; it takes no --checkpoint or --onnx");
+            if (r.GetResult(detectors) is not null && (sources > 0 || r.GetResult(compare) is not null || r.GetResult(train) is not null || r.GetResult(size.Option) is { Implicit: false }))
+                r.AddError("--detectors measures the two detectors itself, at their 320x320; it takes no --variant, --config, --checkpoint, --onnx, --compare, --train or --input-size");
+            if (r.GetResult(nmsBoxes) is { Implicit: false } && r.GetResult(detectors) is null) r.AddError("--nms-boxes goes with --detectors");
+            if (r.GetValue(nmsBoxes) is { } n && n != "all" && !(long.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+                r.AddError($"--nms-boxes: expected a count (0 or more) or 'all', found '{n}'");
         });
         command.SetAction(parsed =>
         {
@@ -64,6 +82,14 @@ internal static class BenchCommand
                 var report = TrainingThroughput.Run(model.Resolve(parsed) ?? MobileOneVariants.S0(),
                     settings with { Warmup = parsed.GetResult(warmup) is { Implicit: false } ? settings.Warmup : 2, Runs = runsGiven ?? 5 },
                     parsed.GetValue(bf16), parsed.GetValue(branches)!, console.Error.WriteLine);
+                Print(console, parsed.GetValue(json), report.ToJson, report.TextLines);
+                return 0;
+            }
+            if (parsed.GetValue(detectors))
+            {
+                string boxes = parsed.GetValue(nmsBoxes)!;
+                var report = DetectorComparison.Run(settings with { Runs = runsGiven ?? 200 },
+                    boxes == "all" ? null : long.Parse(boxes, System.Globalization.CultureInfo.InvariantCulture), console.Error.WriteLine);
                 Print(console, parsed.GetValue(json), report.ToJson, report.TextLines);
                 return 0;
             }

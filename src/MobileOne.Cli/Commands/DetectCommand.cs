@@ -3,6 +3,8 @@ using System.Globalization;
 using MobileOne.Detection;
 using MobileOne.Detection.Coco;
 using MobileOne.Detection.Evaluation;
+using MobileOne.Export;
+using MobileOne.Inference;
 using MobileOne.Training;
 
 namespace MobileOne.Cli.Commands;
@@ -13,7 +15,7 @@ internal static class DetectCommand
     public static Command Create(CliConsole console) =>
         new("detect", "Object detection with SSDLite on a MobileOne (or MobileNetV3-Large) backbone: train, evaluate, predict, export, and score COCO-format results.")
         {
-            Train(console), Eval(console), Predict(console), Score(console),
+            Train(console), Eval(console), Predict(console), Export(console), Score(console),
         };
 
     private static Command Train(CliConsole console)
@@ -121,6 +123,34 @@ internal static class DetectCommand
             IO.AtomicFile.WriteAllBytes(png, DetectionDrawing.Png(Data.ImageDecoder.Decode(path), found.Boxes, detector.Config.LabelName));
             console.Out.WriteLine(found.ToJson(detector.Config));
             console.Error.WriteLine($"{found.Boxes.Count} objects; drawn in {png}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Export(CliConsole console)
+    {
+        var command = new Command("export", "Export a detector to ONNX with its boxes decoded in the graph and non-maximum suppression in it (batch 1; det_boxes, det_scores, det_labels) " +
+            "or, with --no-nms, every anchor's boxes and scores (any batch); a MobileOne backbone folded first, no BatchNorm left; checked with ONNX Runtime against TorchSharp before it is written.");
+        var (checkpoint, config) = CheckpointOptions(command);
+        var output = SharedOptions.Output("ONNX file to write (atomically).");
+        var noNms = new Option<bool>("--no-nms") { Description = "Leave non-maximum suppression out: outputs boxes [N, A, 4] and scores [N, A, K] of every anchor, for any batch." };
+        var opset = new Option<int>("--opset")
+        {
+            Description = $"ONNX opset ({DetectorExportOptions.SupportedOpsets[0]}-{DetectorExportOptions.SupportedOpsets[^1]}).", DefaultValueFactory = _ => 17,
+        };
+        foreach (var o in new Option[] { output, noNms, opset }) command.Add(o);
+        command.SetAction(parsed =>
+        {
+            var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
+            console.Out.WriteLine($"read {detector.Path}: {detector.Config.Name}, {detector.Config.NumClasses} classes{(detector.Fused ? " (folded)" : "")}");
+            var options = new DetectorExportOptions(detector.Config) { Opset = parsed.GetValue(opset), Nms = !parsed.GetValue(noNms) }.Validated();
+            var path = parsed.GetValue(output)!.FullName;
+            var check = DetectorExportCheck.ExportChecked(detector.Model, path, options);
+            int s = detector.Config.ImageSize;
+            console.Out.WriteLine($"wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB, opset {options.Opset}, input [{(options.Nms ? "1" : "N")}, 3, {s}, {s}] in [-1, 1]; " +
+                (options.Nms ? "outputs det_boxes [D, 4], det_scores [D], det_labels [D])" : "outputs boxes [N, A, 4], scores [N, A, K])"));
+            console.Out.WriteLine(check.Summary);
             return 0;
         });
         return command;

@@ -6,7 +6,7 @@ using MobileOne.Reparameterization;
 namespace MobileOne.Benchmarks;
 
 /// <summary>What to measure: ONNX files, or one MobileOne (a checkpoint's, else random weights of an architecture).</summary>
-/// <param name="OnnxFiles">ONNX image classifiers, measured alternately; when any, the rest is ignored.</param>
+/// <param name="OnnxFiles">ONNX image classifiers or detectors, measured alternately (a detector at its own input size); when any, the rest is ignored.</param>
 /// <param name="Checkpoint">A checkpoint whose model to measure.</param>
 /// <param name="Config">The architecture (of the checkpoint, or for random weights); S0 when null and there is no checkpoint.</param>
 /// <param name="Fused">Measure the reparameterised model (else the train-time one).</param>
@@ -23,6 +23,7 @@ public static class ModelBenchmark
         try
         {
             targets.AddRange(Targets(source, settings));
+            settings = AtDetectorSize(targets, settings);
             progress($"measuring {string.Join(", ", targets.Select(x => x.Name))}: batch {settings.Batch}, {settings.Height}x{settings.Width}, {settings.Threads} thread(s), " +
                      $"{settings.Warmup} warm-up + {settings.Runs} timed runs" + (targets.Count > 1 ? ", alternating in blocks of 10" : ""));
             var stats = settings.MeasureInterleaved(targets.Select(t => t.Engine), settings.RandomInput());
@@ -36,11 +37,19 @@ public static class ModelBenchmark
         }
     }
 
+    // A detector's graph fixes its square input (its anchors are laid out for it): measure at that size.
+    private static BenchSettings AtDetectorSize(IEnumerable<BenchTarget> targets, BenchSettings settings)
+    {
+        var sizes = targets.Select(t => t.Engine).OfType<OnnxDetector>().Select(d => d.ImageSize).Distinct().ToList();
+        if (sizes.Count > 1) throw new MobileOneException($"the detectors take different input sizes ({string.Join(", ", sizes.Select(x => $"{x}x{x}"))}); measure them separately");
+        return sizes.Count == 1 ? settings with { Height = sizes[0], Width = sizes[0] } : settings;
+    }
+
     private static IEnumerable<BenchTarget> Targets(BenchSource source, BenchSettings settings)
     {
         if (source.OnnxFiles.Count > 0)
         {
-            foreach (var f in source.OnnxFiles) yield return new BenchTarget(Path.GetFileName(f), new OnnxEngine(f, settings.Threads), null);
+            foreach (var f in source.OnnxFiles) yield return new BenchTarget(Path.GetFileName(f), OnnxEngine.LoadAny(f, settings.Threads), null);
             yield break;
         }
         var (net, name) = Model(source);

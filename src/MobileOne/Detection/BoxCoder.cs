@@ -13,7 +13,8 @@ public sealed record BoxCoder(double Wx = 10, double Wy = 10, double Ww = 5, dou
     /// <summary>torchvision's clamp on decoded log-sizes.</summary>
     public static readonly double ScaleClamp = Math.Log(1000.0 / 16);
 
-    private static (Tensor Cx, Tensor Cy, Tensor W, Tensor H) Centres(Tensor boxes)
+    /// <summary>Centres and sizes of [N, 4] boxes, in the float32 operations the coder uses.</summary>
+    public static (Tensor Cx, Tensor Cy, Tensor W, Tensor H) Centres(Tensor boxes)
     {
         var w = boxes[.., 2] - boxes[.., 0];
         var h = boxes[.., 3] - boxes[.., 1];

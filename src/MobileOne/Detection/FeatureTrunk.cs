@@ -20,4 +20,25 @@ public abstract class FeatureTrunk : nn.Module<Tensor, Tensor[]>
 
     /// <summary>Input channels of the first convolution.</summary>
     public abstract int InChannels { get; }
+
+    /// <summary>
+    /// The trunk as a chain of named modules, each reading the previous one's output; the maps are the outputs of
+    /// the parts marked <see cref="TrunkPart.IsMap"/>, in order. The forward pass runs this chain, and an exporter walks it.
+    /// </summary>
+    public abstract IReadOnlyList<TrunkPart> Chain { get; }
+
+    /// <inheritdoc/>
+    public override Tensor[] forward(Tensor x)
+    {
+        var maps = new List<Tensor>();
+        foreach (var part in Chain)
+        {
+            x = part.Module.call(x);
+            if (part.IsMap) maps.Add(x);
+        }
+        return maps.ToArray();
+    }
 }
+
+/// <summary>One link of a <see cref="FeatureTrunk.Chain"/>: its state-dict name within the trunk, the module, and whether its output is one of the maps.</summary>
+public sealed record TrunkPart(string Name, nn.Module<Tensor, Tensor> Module, bool IsMap);

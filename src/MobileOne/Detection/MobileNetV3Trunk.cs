@@ -46,9 +46,5 @@ public sealed class MobileNetV3Trunk : FeatureTrunk
     public override int InChannels => 3;
 
     /// <inheritdoc/>
-    public override Tensor[] forward(Tensor x)
-    {
-        var a = parts[0].call(x);
-        return [a, parts[1].call(a)];
-    }
+    public override IReadOnlyList<TrunkPart> Chain => [new("0", parts[0], IsMap: true), new("1", parts[1], IsMap: true)];
 }

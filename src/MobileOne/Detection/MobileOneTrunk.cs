@@ -40,23 +40,13 @@ public sealed class MobileOneTrunk : FeatureTrunk
     public override int InChannels => Network.Config.InChannels;
 
     /// <inheritdoc/>
+    public override IReadOnlyList<TrunkPart> Chain => stages.Select((m, s) => new TrunkPart($"stage{s}", m, IsMap: s >= 3)).ToList();
+
+    /// <inheritdoc/>
     public override void train(bool on = true)
     {
         base.train(on);
         // Frozen stages keep their BatchNorm statistics.
         Network.train(on);
-    }
-
-    /// <inheritdoc/>
-    public override Tensor[] forward(Tensor x)
-    {
-        var h = x;
-        var outputs = new Tensor[2];
-        for (int s = 0; s < stages.Length; s++)
-        {
-            h = stages[s].call(h);
-            if (s >= 3) outputs[s - 3] = h;
-        }
-        return outputs;
     }
 }

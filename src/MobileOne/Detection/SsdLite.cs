@@ -39,6 +39,9 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
     /// <summary>The backbone: trunk and extra layers.</summary>
     public SsdLiteBackbone Backbone => backbone;
 
+    /// <summary>The heads.</summary>
+    public SsdLiteHead Head => head;
+
     /// <summary>The default-box layout.</summary>
     public DefaultBoxGenerator DefaultBoxes { get; } = DefaultBoxGenerator.SsdLite();
 
@@ -77,6 +80,15 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
         var (codes, logits) = head.call(maps);
         var grids = maps.Select(m => ((int)m.shape[2], (int)m.shape[3])).ToList();
         return (codes.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope(), grids);
+    }
+
+    /// <summary>Runs <paramref name="run"/> with the detector in eval mode (BatchNorm on its running statistics), then restores its mode.</summary>
+    public T InEvalMode<T>(Func<T> run)
+    {
+        bool training = this.training;
+        eval();
+        try { return run(); }
+        finally { train(training); }
     }
 
     /// <summary>The anchors, [A, 4] pixels, for an input of <paramref name="height"/> x <paramref name="width"/> whose maps have <paramref name="grids"/> cells.</summary>

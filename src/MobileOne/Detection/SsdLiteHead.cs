@@ -64,6 +64,12 @@ public sealed class ScoringHead : nn.Module<Tensor[], Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The prediction layer of each feature map.</summary>
+    public IReadOnlyList<Sequential> Layers => [.. module_list];
+
+    /// <summary>Outputs a box: 4 box codes, or the number of classes.</summary>
+    public int Columns => columns;
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor[] features)
     {
@@ -92,6 +98,12 @@ public sealed class SsdLiteHead : nn.Module<Tensor[], (Tensor Codes, Tensor Logi
         regression_head = new ScoringHead(inChannels, anchors, 4);
         RegisterComponents();
     }
+
+    /// <summary>The class head: K logits a box.</summary>
+    public ScoringHead Classification => classification_head;
+
+    /// <summary>The box head: 4 codes a box.</summary>
+    public ScoringHead Regression => regression_head;
 
     /// <inheritdoc/>
     public override (Tensor Codes, Tensor Logits) forward(Tensor[] features) =>

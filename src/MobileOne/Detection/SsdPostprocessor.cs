@@ -35,11 +35,35 @@ public sealed record SsdPostprocessor(double ScoreThreshold = 0.001, int TopKPer
             boxes = BoxOps.Clip(coder.Decode(codes, anchors), inputHeight, inputWidth).contiguous().data<float>().ToArray();
             probabilities = logits.softmax(-1).contiguous().data<float>().ToArray();
         }
-        var (candidateBoxes, scores, labels) = Candidates(boxes, probabilities, (int)classes);
+        return Select(boxes, probabilities, (int)classes, scaleX, scaleY);
+    }
+
+    /// <summary>
+    /// The detections of one image from its decoded, clipped boxes (x1, y1, x2, y2 per anchor) and its class
+    /// probabilities (<paramref name="classes"/> per anchor, the background first); boxes scaled by
+    /// (<paramref name="scaleX"/>, <paramref name="scaleY"/>).
+    /// </summary>
+    public IReadOnlyList<DetectedBox> Select(float[] boxes, float[] probabilities, int classes, double scaleX = 1, double scaleY = 1)
+    {
+        if (classes < 2 || boxes.Length % 4 != 0 || (long)boxes.Length / 4 * classes != probabilities.Length)
+            throw new MobileOneException($"post-processing: {boxes.Length} box values and {probabilities.Length} probabilities are not four and {classes} per anchor");
+        var (candidateBoxes, scores, labels) = Candidates(boxes, probabilities, classes);
         var keep = NonMaxSuppression.KeepPerLabel(candidateBoxes, scores, labels, NmsThreshold);
         return keep.Take(MaxDetections).Select(i => new DetectedBox(
             (float)(candidateBoxes[4 * i] * scaleX), (float)(candidateBoxes[4 * i + 1] * scaleY),
             (float)(candidateBoxes[4 * i + 2] * scaleX), (float)(candidateBoxes[4 * i + 3] * scaleY), labels[i], scores[i])).ToList();
+    }
+
+    /// <summary>
+    /// How many (box, class) pairs of one image's [A, K] class probabilities reach non-maximum suppression: per class
+    /// (the background left out) the boxes scoring above <see cref="ScoreThreshold"/>, at most <see cref="TopKPerClass"/>.
+    /// </summary>
+    public long NmsInputs(Tensor probabilities)
+    {
+        using var scope = NewDisposeScope();
+        // 0L: a literal 0 would bind to sum's ScalarType overload (Byte).
+        var perClass = probabilities[.., 1..].gt(ScoreThreshold).sum(0L, type: ScalarType.Int64);
+        return perClass.clamp_max(TopKPerClass).sum().item<long>();
     }
 
     // Per class, the best-scored boxes above the threshold: their boxes (copied, one per class they are kept for), scores and labels.

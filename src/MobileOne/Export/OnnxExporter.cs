@@ -41,15 +41,21 @@ public static class OnnxExporter
             var x = OnnxModuleEmitter.Emit(g, "", model, InputName);
             g.Output(x, OutputName, [null, classes], ["batch", ""]);
         }
+        return Assemble(g, Metadata(model, classes, options));
+    }
+
+    /// <summary>The model around a built graph: IR version for its opset, producer, the opset import and the metadata.</summary>
+    internal static ModelProto Assemble(OnnxGraphBuilder g, IEnumerable<(string Key, string Value)> metadata)
+    {
         var proto = new ModelProto
         {
-            IrVersion = IrVersion(options.Opset),
+            IrVersion = IrVersion(g.Opset),
             ProducerName = "MobileOne.NET",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0",
             Graph = g.Graph,
         };
-        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = options.Opset });
-        foreach (var (k, v) in Metadata(model, classes, options)) proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = g.Opset });
+        foreach (var (k, v) in metadata) proto.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
         return proto;
     }
 
@@ -73,11 +79,10 @@ public static class OnnxExporter
     public static byte[] ToBytes(nn.Module<Tensor, Tensor> model, OnnxExportOptions? options = null) => Build(model, options).ToByteArray();
 
     /// <summary>Writes the ONNX file atomically.</summary>
-    public static void Export(nn.Module<Tensor, Tensor> model, string path, OnnxExportOptions? options = null)
-    {
-        var proto = Build(model, options);
-        AtomicFile.Write(path, s => proto.WriteTo(s));
-    }
+    public static void Export(nn.Module<Tensor, Tensor> model, string path, OnnxExportOptions? options = null) => Write(Build(model, options), path);
+
+    /// <summary>Writes a built model to <paramref name="path"/> atomically.</summary>
+    internal static void Write(ModelProto proto, string path) => AtomicFile.Write(path, s => proto.WriteTo(s));
 
     /// <summary>Fuses a train-time model (from its running statistics) and exports the inference graph.</summary>
     public static void ExportFused(MobileOneModel model, string path, OnnxExportOptions? options = null, Action<string>? warn = null)

@@ -80,23 +80,27 @@ internal sealed class OnnxGraphBuilder(int opset)
     }
 
     /// <summary>Adds a node with one output; returns the output's name.</summary>
-    public string Node(string opType, string name, IEnumerable<string> inputs, params AttributeProto[] attributes)
+    public string Node(string opType, string name, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
+        Nodes(opType, name, inputs, 1, attributes)[0];
+
+    /// <summary>Adds a node with <paramref name="outputs"/> outputs (TopK's values and indices, say); returns their names.</summary>
+    public string[] Nodes(string opType, string name, IEnumerable<string> inputs, int outputs, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = opType, Name = Unique(name) };
         node.Input.AddRange(inputs);
-        var output = Unique(name + "_out");
-        node.Output.Add(output);
+        var names = Enumerable.Range(0, outputs).Select(i => Unique(name + (i == 0 ? "_out" : $"_out{i}"))).ToArray();
+        node.Output.AddRange(names);
         node.Attribute.AddRange(attributes);
         graph.Node.Add(node);
         if (!OpTypes.Contains(opType)) OpTypes.Add(opType);
-        return output;
+        return names;
     }
 
     /// <summary>Declares a float32 graph input; a null dimension is symbolic, named by <paramref name="symbols"/>.</summary>
     public void Input(string name, long?[] shape, string[] symbols) => graph.Input.Add(ValueInfo(Unique(name), shape, symbols));
 
-    /// <summary>Declares <paramref name="value"/> as a float32 graph output named <paramref name="name"/>.</summary>
-    public void Output(string value, string name, long?[] shape, string[] symbols)
+    /// <summary>Declares <paramref name="value"/> as a graph output named <paramref name="name"/>, float32 unless <paramref name="type"/> says otherwise.</summary>
+    public void Output(string value, string name, long?[] shape, string[] symbols, TensorProto.Types.DataType type = TensorProto.Types.DataType.Float)
     {
         // Rename the producing node's output so the graph output has a stable public name.
         foreach (var node in graph.Node)
@@ -106,10 +110,10 @@ internal sealed class OnnxGraphBuilder(int opset)
             for (int i = 0; i < node.Input.Count; i++)
                 if (node.Input[i] == value) node.Input[i] = name;
         names.Add(name);
-        graph.Output.Add(ValueInfo(name, shape, symbols));
+        graph.Output.Add(ValueInfo(name, shape, symbols, type));
     }
 
-    private static ValueInfoProto ValueInfo(string name, long?[] shape, string[] symbols)
+    private static ValueInfoProto ValueInfo(string name, long?[] shape, string[] symbols, TensorProto.Types.DataType type = TensorProto.Types.DataType.Float)
     {
         var tensorShape = new TensorShapeProto();
         for (int i = 0; i < shape.Length; i++)
@@ -119,7 +123,7 @@ internal sealed class OnnxGraphBuilder(int opset)
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = tensorShape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = tensorShape } },
         };
     }
 

@@ -15,37 +15,18 @@ public sealed class OnnxEngine : IInferenceEngine
 
     /// <summary>Loads a model file. <paramref name="threads"/> = 0 lets ONNX Runtime choose.</summary>
     public OnnxEngine(string path, int threads = 1)
-        : this(() => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}"), path, threads) { }
+        : this(() => ReadFile(path), path, threads) { }
 
     /// <summary>Loads a model from memory (an export that was never written to disk).</summary>
     public OnnxEngine(byte[] model, int threads = 1, string source = "ONNX model") : this(() => model, source, threads) { }
 
-    private OnnxEngine(Func<byte[]> load, string source, int threads)
+    private OnnxEngine(Func<byte[]> load, string source, int threads) : this(OpenSession(load, source, threads), source) { }
+
+    /// <summary>Wraps a session already open on a classifier's graph; the engine owns it from here.</summary>
+    internal OnnxEngine(InferenceSession session, string source)
     {
-        if (threads < 0) throw new MobileOneException($"threads must be 0 (automatic) or positive, found {threads}");
         Source = source;
-        var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            // Failures reach the user as this engine's one-line errors, not as ONNX Runtime's own log lines.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-        };
-        try
-        {
-            if (BoundedArena.Value) options.AddSessionConfigEntry("session.use_env_allocators", "1");
-            session = new InferenceSession(load(), options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw IsOutOfArena(e) ? OutOfArena(source, "loading the model") : new MobileOneException($"{source}: not a valid ONNX model ({FirstLine(e.Message)})");
-        }
-        finally
-        {
-            options.Dispose();
-        }
+        this.session = session;
         if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count < 1)
             throw Invalid($"expected one input and at least one output, found {session.InputMetadata.Count} inputs and {session.OutputMetadata.Count} outputs");
         var (inName, input) = session.InputMetadata.First();
@@ -69,11 +50,55 @@ public sealed class OnnxEngine : IInferenceEngine
         Metadata = ReadMetadata();
     }
 
-    private IReadOnlyDictionary<string, string> ReadMetadata()
+    private IReadOnlyDictionary<string, string> ReadMetadata() => ReadMetadata(session, Invalid);
+
+    /// <summary>The session's metadata properties; <paramref name="invalid"/> makes the error for unreadable ones.</summary>
+    internal static IReadOnlyDictionary<string, string> ReadMetadata(InferenceSession session, Func<string, Exception> invalid)
     {
         try { return session.ModelMetadata.CustomMetadataMap ?? new Dictionary<string, string>(); }
         // ONNX Runtime's managed wrapper dereferences null on a string that reads back empty, such as a key of one NUL.
-        catch (NullReferenceException) { throw Invalid("its metadata holds an empty or NUL-only key or value"); }
+        catch (NullReferenceException) { throw invalid("its metadata holds an empty or NUL-only key or value"); }
+    }
+
+    /// <summary>
+    /// Opens an ONNX Runtime session on the model <paramref name="load"/> gives, on <paramref name="threads"/> intra-op
+    /// threads (0: ONNX Runtime chooses), in the process's capped arena; a clear error naming <paramref name="source"/> otherwise.
+    /// </summary>
+    internal static InferenceSession OpenSession(Func<byte[]> load, string source, int threads)
+    {
+        if (threads < 0) throw new MobileOneException($"threads must be 0 (automatic) or positive, found {threads}");
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+            // Failures reach the user as this engine's one-line errors, not as ONNX Runtime's own log lines.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+        };
+        try
+        {
+            if (BoundedArena.Value) options.AddSessionConfigEntry("session.use_env_allocators", "1");
+            return new InferenceSession(load(), options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw IsOutOfArena(e) ? OutOfArena(source, "loading the model") : new MobileOneException($"{source}: not a valid ONNX model ({FirstLine(e.Message)})");
+        }
+        finally
+        {
+            options.Dispose();
+        }
+    }
+
+    /// <summary>The bytes of the ONNX file at <paramref name="path"/>; a clear error when there is none.</summary>
+    internal static byte[] ReadFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}");
+
+    /// <summary>Loads an ONNX file as what it is: a detector (<see cref="OnnxDetector"/>) or an image classifier (<see cref="OnnxEngine"/>).</summary>
+    public static IInferenceEngine LoadAny(string path, int threads = 1)
+    {
+        var session = OpenSession(() => ReadFile(path), path, threads);
+        return OnnxDetector.IsDetector(session) ? new OnnxDetector(session, path) : new OnnxEngine(session, path);
     }
 
     private static string Describe(NodeMetadata m) =>
@@ -94,11 +119,11 @@ public sealed class OnnxEngine : IInferenceEngine
         return true;
     });
 
-    private static bool IsOutOfArena(OnnxRuntimeException e) =>
+    internal static bool IsOutOfArena(OnnxRuntimeException e) =>
         e.Message.Contains("BFCArena", StringComparison.Ordinal) || e.Message.Contains("Failed to allocate memory", StringComparison.Ordinal);
 
     /// <summary>Running out of the capped arena, as a refusal that names the limit.</summary>
-    private static ResourceLimitException OutOfArena(string source, string what) =>
+    internal static ResourceLimitException OutOfArena(string source, string what) =>
         new($"{source}: {what} needs more than the {ResourceLimits.Current.MaxRuntimeBytes >> 20} MiB ONNX Runtime may use; " +
             $"set {ResourceLimits.RuntimeVariable} (in MiB, at most {ResourceLimits.MaxRuntimeCap >> 20}; 0 for no cap) to raise it");
 
@@ -108,7 +133,7 @@ public sealed class OnnxEngine : IInferenceEngine
         return new MobileOneException($"{Source}: not an image classifier this tool can run: {what}");
     }
 
-    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+    internal static string FirstLine(string s) => s.Split('\n')[0].Trim();
 
     /// <summary>Where the model came from (for messages).</summary>
     public string Source { get; }
