@@ -3,6 +3,7 @@ using MobileOne.Benchmarks;
 using MobileOne.Export;
 using MobileOne.Inference;
 using MobileOne.Study;
+using MobileOne.Detection;
 using MobileOne.Zoo;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -78,12 +79,16 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var r = CliTests.Run("zoo", "--json");
         Assert.Equal(0, r.Code);
         var list = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
-        Assert.Equal(NetworkZoo.Entries.Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
+        Assert.Equal(NetworkZoo.Entries.Concat(DetectorZoo.Entries).Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
         var v2 = list.Single(e => e.GetProperty("name").GetString() == "mobilenet_v2");
         Assert.Equal(3_504_872, v2.GetProperty("params").GetInt64());
         Assert.Equal(300_774_272, v2.GetProperty("macs").GetInt64());
         var s0 = list.Single(e => e.GetProperty("name").GetString() == "mobileone_s0");
         Assert.True(s0.GetProperty("train_macs").GetInt64() > s0.GetProperty("macs").GetInt64());
+        // torchvision's detector, at its own size and class count.
+        var ssd = list.Single(e => e.GetProperty("name").GetString() == "ssdlite320_mobilenet_v3_large");
+        Assert.Equal(("detection", 91, 320, 3_440_060L), (ssd.GetProperty("task").GetString(), ssd.GetProperty("num_classes").GetInt32(),
+            ssd.GetProperty("input_size").GetInt32(), ssd.GetProperty("params").GetInt64()));
     }
 
     [Fact]

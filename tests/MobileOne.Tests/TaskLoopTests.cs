@@ -122,7 +122,7 @@ public sealed class TaskLoopTests : FileTest
         Assert.Contains("\"ema_val_fit\":", lines[0]);
         Assert.Contains("\"train_within_0.1\":", lines[0]);
         Assert.Equal(result.History.Select(m => m.Val["fit"]), run.ReadMetrics().Select(m => m.Val["fit"]));
-        foreach (var f in new[] { "last.pth.tar", "best.pth.tar", "ema.pth.tar", "state.safetensors", "loss.png", "accuracy.png" })
+        foreach (var f in new[] { "last.pth.tar", "best.pth.tar", "ema.pth.tar", "state.safetensors", "loss.png", "fit.png" })
             Assert.True(File.Exists(run.File(f)), $"{f} missing");
         Assert.Equal(["weight", "bias"], CheckpointFile.Read(run.File("last.pth.tar")).Keys);
     }
