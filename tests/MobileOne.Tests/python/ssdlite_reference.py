@@ -18,19 +18,16 @@ from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 from torchvision.models.detection.image_list import ImageList
 from torchvision.ops import box_iou
 
+from seeded_batchnorm import seed_batchnorm
+
 
 def main():
     out = sys.argv[1]
     torch.manual_seed(0)
     model = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
     g = torch.Generator().manual_seed(1)
+    seed_batchnorm(model, g, statistics=False)
     with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                n = m.num_features
-                m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-                m.momentum = None  # a cumulative average over the calibration batches
         # Running statistics from data, so that activations stay in range (random statistics saturate
         # ReLU6 and make whole maps score alike, which leaves the order of detections to ties).
         model.train()

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torchvision
 
+from seeded_batchnorm import seed_batchnorm
+
 
 def macs_of(model, x):
     total = 0
@@ -44,14 +46,7 @@ def main():
         torch.manual_seed(0)
         model = getattr(torchvision.models, name)()
         g = torch.Generator().manual_seed(1)
-        with torch.no_grad():
-            for m in model.modules():
-                if isinstance(m, torch.nn.BatchNorm2d):
-                    n = m.num_features
-                    m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                    m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-                    m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-                    m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+        seed_batchnorm(model, g)
         model.eval()
         x = torch.randn(1, 3, 224, 224, generator=g)
         macs, logits = macs_of(model, x)
