@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using MobileOne.Checkpoints;
 using MobileOne.Data.Mosaic;
 using MobileOne.Detection;
+using MobileOne.Models;
 using Xunit.Abstractions;
 
 namespace MobileOne.Tests;
@@ -54,5 +56,30 @@ public sealed class DetectionTrainingTests(ITestOutputHelper output) : FileTest
         Assert.True(trained["mAP"] >= Math.Max(0.3, 10 * untrained.Stats.AP), $"mAP {trained["mAP"]:F4} after training, {untrained.Stats.AP:F4} before");
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
         Assert.True(File.Exists(Path.Combine(result.RunDirectory, "mAP.png")));
+    }
+
+    [SkippableFact]
+    public void AMobileOneBackboneStartsFromAClassificationCheckpoint()
+    {
+        var data = TinyMosaic();
+        using var classifier = new MobileOneModel(MobileOneVariants.S0(numClasses: 10));
+        WeightInit.Reset(classifier, 5);
+        var path = Dir.File("s0.pth.tar");
+        MobileOneCheckpoint.Save(classifier, path);
+
+        var task = new DetectionTask(DetectionTask.ForRun(data, "mobileone_s0", path) with { ImageSize = 96 });
+        using var model = (SsdLite)task.CreateModel();
+        var log = new List<string>();
+        task.Initialize(model, log.Add);
+        var trunk = ((MobileOneTrunk)model.Backbone.Trunk).Network;
+        var loaded = trunk.state_dict();
+        foreach (var (key, value) in classifier.state_dict().Where(kv => !kv.Key.StartsWith("linear.", StringComparison.Ordinal)))
+            Assert.True(value.equal(loaded[key]).all().item<bool>(), key);
+        Assert.Contains("classifier left out", Assert.Single(log));
+
+        // Another MobileOne is refused, naming both architectures.
+        var other = new DetectionTask(DetectionTask.ForRun(data, "mobileone_s1", path) with { ImageSize = 96 });
+        using var otherModel = (SsdLite)other.CreateModel();
+        Assert.Contains("differs", Assert.Throws<CheckpointException>(() => other.Initialize(otherModel, _ => { })).Message);
     }
 }

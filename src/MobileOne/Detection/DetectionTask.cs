@@ -112,7 +112,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
         if (options.Init.Length == 0) return;
         if (detector.Backbone.Trunk is not MobileOneTrunk trunk)
             throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this detector's is {config.Backbone}");
-        FineTuning.LoadPretrained(trunk.Network, options.Init, options.Seed, log);
+        FineTuning.LoadBackbone(trunk.Network, options.Init, log);
     }
 
     /// <inheritdoc/>

@@ -34,18 +34,11 @@ public static class FineTuning
     /// </summary>
     public static void LoadPretrained(MobileOneModel model, string path, long seed, Action<string> log)
     {
-        var contents = ReadPretrained(path);
+        var contents = ReadMatching(model, path);
         var found = contents.Config;
-        if (found.InChannels != model.Config.InChannels)
-            throw new CheckpointException($"{path}: the checkpoint takes {found.InChannels} input channel(s), the data pipeline produces {model.Config.InChannels}");
-        // Strides change no weight: the run's hold.
-        if (!model.Config.SameBackbone(found.WithInput(found.InChannels, model.Config.Strides), ignoreBranches: false))
-            throw new CheckpointException($"{path}: the checkpoint's architecture ({found}) differs from the one being trained ({model.Config})");
-        bool newHead = found.NumClasses != model.Config.NumClasses;
-        if (newHead)
+        if (found.NumClasses != model.Config.NumClasses)
         {
-            var weights = new StateDict(contents.Weights.Where(kv => !kv.Key.StartsWith(ClassifierPrefix, StringComparison.Ordinal)));
-            MobileOneCheckpoint.LoadInto(model, weights, path, keep: key => key.StartsWith(ClassifierPrefix, StringComparison.Ordinal));
+            LoadWithoutClassifier(model, contents, path);
             WeightInit.Reset(model.Linear, seed);
             log($"{path}: its classifier has {found.NumClasses} classes, the data {model.Config.NumClasses}; the classifier starts from random weights, everything else from the checkpoint");
         }
@@ -54,5 +47,33 @@ public static class FineTuning
             MobileOneCheckpoint.LoadInto(model, contents.Weights, path);
             log($"{path}: every weight loaded, the classifier's {found.NumClasses} classes included");
         }
+    }
+
+    /// <summary>
+    /// Loads the stem and stages of <paramref name="path"/> into <paramref name="model"/>, leaving its classifier as it
+    /// is: a classification checkpoint as the backbone of another task (a detector's), whose classifier it does not use.
+    /// </summary>
+    public static void LoadBackbone(MobileOneModel model, string path, Action<string> log)
+    {
+        LoadWithoutClassifier(model, ReadMatching(model, path), path);
+        log($"{path}: the backbone (stem and four stages) loaded; its classifier left out");
+    }
+
+    // The checkpoint, refused unless its architecture is the model's (strides aside: they change no weight).
+    private static CheckpointContents ReadMatching(MobileOneModel model, string path)
+    {
+        var contents = ReadPretrained(path);
+        var found = contents.Config;
+        if (found.InChannels != model.Config.InChannels)
+            throw new CheckpointException($"{path}: the checkpoint takes {found.InChannels} input channel(s), the data pipeline produces {model.Config.InChannels}");
+        if (!model.Config.SameBackbone(found.WithInput(found.InChannels, model.Config.Strides), ignoreBranches: false))
+            throw new CheckpointException($"{path}: the checkpoint's architecture ({found}) differs from the one being trained ({model.Config})");
+        return contents;
+    }
+
+    private static void LoadWithoutClassifier(MobileOneModel model, CheckpointContents contents, string path)
+    {
+        static bool IsClassifier(string key) => key.StartsWith(ClassifierPrefix, StringComparison.Ordinal);
+        MobileOneCheckpoint.LoadInto(model, new StateDict(contents.Weights.Where(kv => !IsClassifier(kv.Key))), path, keep: IsClassifier);
     }
 }
