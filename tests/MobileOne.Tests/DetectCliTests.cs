@@ -53,3 +53,61 @@ public sealed class DetectCliTests : FileTest
         CliTests.AssertCleanError(CliTests.Run("detect", "score", "--gt", gt, "--detections", dt), 1, "not valid JSON");
     }
 }
+
+/// <summary><c>mobileone detect train|eval|predict</c> on a tiny mosaic: each verb's output, and clean failures.</summary>
+public sealed class DetectVerbsCliTests : FileTest
+{
+    private (string Data, string Run) TrainTiny()
+    {
+        Fixtures.RequireFashionMnist();
+        var data = Dir.File("mosaic");
+        var m = CliTests.Run("data", "mosaic", "--task", "detect", "--out", data, "--train", "6", "--val", "2", "--size", "64", "--min-item", "16", "--max-item", "40");
+        Assert.True(m.Code == 0, m.Err);
+        var run = Dir.File("run");
+        var t = CliTests.Run("detect", "train", "--data", data, "--out", run, "--epochs", "1", "--batch", "2", "--image-size", "64", "--threads", "1", "--ema-decay", "0");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("best validation mAP@[.5:.95]", t.Out);
+        return (data, run);
+    }
+
+    [SkippableFact]
+    public void TrainEvalAndPredictWorkTogether()
+    {
+        var (data, run) = TrainTiny();
+        foreach (var f in new[] { "best.pth.tar", "last.pth.tar", "model_config.json", "metrics.jsonl", "loss.png", "mAP.png" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+
+        var e = CliTests.Run("detect", "eval", "--checkpoint", Path.Combine(run, "best.pth.tar"), "--data", data, "--json", "--detections", Dir.File("results.json"));
+        Assert.True(e.Code == 0, e.Err);
+        var report = JsonDocument.Parse(e.Out).RootElement;
+        Assert.Equal(CocoStats.Names, report.GetProperty("model").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Object, report.GetProperty("folded").ValueKind);
+        Assert.True(report.GetProperty("max_difference").GetDouble() <= 1e-3);
+        // The results file it wrote scores as detect score scores it.
+        var s = CliTests.Run("detect", "score", "--gt", Path.Combine(data, "annotations", "instances_val.json"), "--detections", Dir.File("results.json"), "--json");
+        Assert.True(s.Code == 0, s.Err);
+        Assert.Equal(report.GetProperty("model").GetProperty("AP").GetDouble(), JsonDocument.Parse(s.Out).RootElement.GetProperty("AP").GetDouble());
+
+        var image = Path.Combine(data, "images", "val", "000001.png");
+        var p = CliTests.Run("detect", "predict", "--checkpoint", Path.Combine(run, "best.pth.tar"), "--image", image, "--min-score", "0", "--draw", Dir.File("drawn.png"));
+        Assert.True(p.Code == 0, p.Err);
+        var found = JsonDocument.Parse(p.Out).RootElement;
+        Assert.Equal(64, found.GetProperty("width").GetInt32());
+        Assert.NotEmpty(found.GetProperty("detections").EnumerateArray());
+        Assert.Equal(64 * 64 * 3, MobileOne.Data.ImageDecoder.Decode(Dir.File("drawn.png")).Pixels.Length);
+    }
+
+    [SkippableFact]
+    public void ABadCheckpointOrMissingConfigurationIsOneLine()
+    {
+        var (data, run) = TrainTiny();
+        var bad = Dir.File("bad.pth.tar");
+        File.WriteAllBytes(bad, [1, 2, 3, 4]);
+        File.Copy(Path.Combine(run, "model_config.json"), Dir.File("model_config.json"));
+        CliTests.AssertCleanError(CliTests.Run("detect", "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
+        var alone = Dir.File("alone");
+        Directory.CreateDirectory(alone);
+        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
+        CliTests.AssertCleanError(CliTests.Run("detect", "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, "no detector configuration");
+    }
+}

@@ -174,7 +174,8 @@ public static class Trainer
             if (state.Ema is not null) task.SaveWeights(state.Ema.Model, run.File("ema.pth.tar"));
             double score = val[task.PrimaryMetric], emaScore = emaVal?[task.PrimaryMetric] ?? double.NegativeInfinity;
             double best = state.Position.BestScore;
-            if (Math.Max(score, emaScore) > best)
+            // The first evaluation always makes a best, even at a score of 0 (an untrained detector's mAP).
+            if (Math.Max(score, emaScore) > best || !File.Exists(run.File("best.pth.tar")))
             {
                 best = Math.Max(score, emaScore);
                 task.SaveWeights(emaScore > score ? state.Ema!.Model : state.Model, run.File("best.pth.tar"));
