@@ -22,7 +22,7 @@ public static class DetectorCheckpoint
         configPath ??= System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", MobileOneCheckpoint.SidecarConfigName);
         if (!File.Exists(configPath))
             throw new MobileOneException($"{path}: no detector configuration beside it ({configPath}); a detection run writes one, or name one");
-        var config = DetectorConfig.FromJson(File.ReadAllText(configPath), configPath);
+        var config = DetectorConfig.FromJson(IO.BoundedRead.SmallText(configPath), configPath);
         var weights = CheckpointFile.Read(path);
         bool fused = weights.Keys.Any(k => k.Contains(".reparam_conv.", StringComparison.Ordinal));
         var model = config.Create(fused: fused);

@@ -39,6 +39,8 @@ public sealed record DetectorConfig(
             throw new MobileOneException($"{source}: a detector needs 2 to 10000 classes (the background included), found {NumClasses}");
         if (Categories.Count != 0 && Categories.Count != NumClasses - 1)
             throw new MobileOneException($"{source}: {Categories.Count} categories named for {NumClasses - 1} classes");
+        if (Categories.Any(c => c?.Name is null || c.Name.Length > 1000))
+            throw new MobileOneException($"{source}: a category without a name, or with a name over 1,000 characters");
         if (ImageSize is < 32 or > 2048)
             throw new MobileOneException($"{source}: the detector's input size must be 32 to 2048 pixels, found {ImageSize}");
         return this;

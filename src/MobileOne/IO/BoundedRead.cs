@@ -22,4 +22,20 @@ internal static class BoundedRead
         if (read != buffer.Length) Array.Resize(ref buffer, read);
         return buffer;
     }
+
+    /// <summary>The largest configuration file read (a model's or a run's JSON is a few kilobytes).</summary>
+    public const int MaxConfigBytes = 1 << 20;
+
+    /// <summary>
+    /// The UTF-8 text of a small file such as a JSON configuration, refused with a <see cref="MobileOneException"/>
+    /// naming it when it is missing or larger than <paramref name="limit"/> bytes.
+    /// </summary>
+    public static string SmallText(string path, int limit = MaxConfigBytes)
+    {
+        if (!File.Exists(path)) throw new MobileOneException($"{path}: no such file");
+        using var stream = File.OpenRead(path);
+        var bytes = UpTo(stream, limit + 1);
+        if (bytes.Length > limit) throw new MobileOneException($"{path}: larger than {limit:N0} bytes; not a configuration file");
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
 }

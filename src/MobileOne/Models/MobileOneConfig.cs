@@ -316,7 +316,7 @@ public sealed class MobileOneConfig : IEquatable<MobileOneConfig>
     public static MobileOneConfig FromJsonFile(string path)
     {
         if (!File.Exists(path)) throw new MobileOneException($"config file not found: {path}");
-        return FromJson(File.ReadAllText(path), path);
+        return FromJson(IO.BoundedRead.SmallText(path), path);
     }
 
     private static int ReadInt(JsonElement e, string source, string key) =>

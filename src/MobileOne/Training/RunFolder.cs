@@ -46,7 +46,7 @@ public sealed class RunFolder
     {
         var path = File("config.json");
         if (!System.IO.File.Exists(path)) throw new MobileOneException($"{Path}: no config.json; not a training run folder");
-        return TrainOptions.FromJson(System.IO.File.ReadAllText(path), path);
+        return TrainOptions.FromJson(IO.BoundedRead.SmallText(path), path);
     }
 
     /// <summary>Rewrites metrics.jsonl with the history (one JSON object per epoch).</summary>
