@@ -57,17 +57,47 @@ public sealed class DetectCliTests : FileTest
 /// <summary><c>mobileone detect train|eval|predict</c> on a tiny mosaic: each verb's output, and clean failures.</summary>
 public sealed class DetectVerbsCliTests : FileTest
 {
-    private (string Data, string Run) TrainTiny()
+    private string TinyMosaic()
     {
         Fixtures.RequireFashionMnist();
         var data = Dir.File("mosaic");
         var m = CliTests.Run("data", "mosaic", "--task", "detect", "--out", data, "--train", "6", "--val", "2", "--size", "64", "--min-item", "16", "--max-item", "40");
         Assert.True(m.Code == 0, m.Err);
+        return data;
+    }
+
+    private static (int Code, string Out, string Err) Train(string data, string run, params string[] more) =>
+        CliTests.Run(["detect", "train", "--data", data, "--out", run, "--epochs", "1", "--batch", "2", "--image-size", "64", "--threads", "1", "--ema-decay", "0", .. more]);
+
+    private (string Data, string Run) TrainTiny()
+    {
+        var data = TinyMosaic();
         var run = Dir.File("run");
-        var t = CliTests.Run("detect", "train", "--data", data, "--out", run, "--epochs", "1", "--batch", "2", "--image-size", "64", "--threads", "1", "--ema-decay", "0");
+        var t = Train(data, run);
         Assert.True(t.Code == 0, t.Err);
         Assert.Contains("best validation mAP@[.5:.95]", t.Out);
         return (data, run);
+    }
+
+    [SkippableFact]
+    public void AResumedRunEndsWithTheWeightsOfAnUninterruptedOne()
+    {
+        var data = TinyMosaic();
+        Assert.Equal(0, Train(data, Dir.File("straight")).Code);
+        var stopped = Train(data, Dir.File("broken"), "--max-steps", "2");
+        Assert.True(stopped.Code == 0, stopped.Err);
+        var resumed = CliTests.Run("detect", "train", "--resume", Dir.File("broken"));
+        Assert.True(resumed.Code == 0, resumed.Err);
+        var a = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("straight"), "last.pth.tar"));
+        var b = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("broken"), "last.pth.tar"));
+        Assert.Equal(a.Keys, b.Keys);
+        foreach (var key in a.Keys)
+        {
+            using var x = a[key].ToTorch();
+            using var y = b[key].ToTorch();
+            Assert.True(x.equal(y).all().item<bool>(), key);
+        }
+        CliTests.AssertCleanError(CliTests.Run("detect", "train", "--resume", Dir.File("broken"), "--lr", "0.5"), 2, "--lr cannot change when resuming");
     }
 
     [SkippableFact]
