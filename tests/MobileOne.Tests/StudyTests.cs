@@ -79,7 +79,7 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var r = CliTests.Run("zoo", "--json");
         Assert.Equal(0, r.Code);
         var list = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
-        Assert.Equal(NetworkZoo.Entries.Concat(DetectorZoo.Entries).Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
+        Assert.Equal(NetworkZoo.Entries.Concat(DetectorZoo.Entries).Concat(MobileOne.Segmentation.SegmenterZoo.Entries).Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
         var v2 = list.Single(e => e.GetProperty("name").GetString() == "mobilenet_v2");
         Assert.Equal(3_504_872, v2.GetProperty("params").GetInt64());
         Assert.Equal(300_774_272, v2.GetProperty("macs").GetInt64());
