@@ -28,7 +28,7 @@ public sealed class SegmentationDataTests : FileTest
         void Refused(byte[] bytes, string message)
         {
             File.WriteAllBytes(Dir.File("m.png"), bytes);
-            var e = Assert.Throws<MobileOneException>(() => MaskPng.Read(Dir.File("m.png")));
+            var e = Assert.ThrowsAny<MobileOneException>(() => MaskPng.Read(Dir.File("m.png")));
             Assert.Contains(Dir.File("m.png"), e.Message);
             Assert.Contains(message, e.Message);
         }
@@ -41,7 +41,7 @@ public sealed class SegmentationDataTests : FileTest
         Refused(damaged, "is damaged (CRC mismatch)");
         Refused("GIF89a......"u8.ToArray(), "not a PNG file");
         // A header claiming 100,000 x 100,000 pixels is refused before anything of that size is allocated.
-        Refused(SegmentationFiles.Png(100_000, 100_000, []), "100000");
+        Refused(SegmentationFiles.Png(100_000, 100_000, []), "100000x100000 pixels is above the limit");
         Assert.Contains("mask not found", Assert.Throws<MobileOneException>(() => MaskPng.Read(Dir.File("none.png"))).Message);
     }
 

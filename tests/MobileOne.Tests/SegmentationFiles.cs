@@ -10,12 +10,12 @@ internal static class SegmentationFiles
 {
     /// <summary>
     /// An 8-bit PNG of colour type <paramref name="colourType"/> (3: palette, 0: grey) holding <paramref name="labels"/>;
-    /// row y uses filter y mod 5, so every filter is decoded.
+    /// row y uses filter y mod 5, so every filter is decoded. No labels write no rows: a header claiming any size.
     /// </summary>
     public static byte[] Png(int width, int height, byte[] labels, int colourType = 3, int depth = 8)
     {
         using var raw = new MemoryStream();
-        for (int y = 0; y < height; y++)
+        for (int y = 0; y < height && labels.Length > 0; y++)
         {
             int filter = y % 5;
             raw.WriteByte((byte)filter);

@@ -89,6 +89,10 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var ssd = list.Single(e => e.GetProperty("name").GetString() == "ssdlite320_mobilenet_v3_large");
         Assert.Equal(("detection", 91, 320, 3_440_060L), (ssd.GetProperty("task").GetString(), ssd.GetProperty("num_classes").GetInt32(),
             ssd.GetProperty("input_size").GetInt32(), ssd.GetProperty("params").GetInt64()));
+        // torchvision's segmenter, without its auxiliary head, measured at 512x512.
+        var deeplab = list.Single(e => e.GetProperty("name").GetString() == "deeplabv3_mobilenet_v3_large");
+        Assert.Equal(("segmentation", 21, 512, 11_025_477L), (deeplab.GetProperty("task").GetString(), deeplab.GetProperty("num_classes").GetInt32(),
+            deeplab.GetProperty("input_size").GetInt32(), deeplab.GetProperty("params").GetInt64()));
     }
 
     [Fact]
