@@ -36,6 +36,7 @@ public static class CliApp
             ZooCommand.Create(console),
             StudyCommand.Create(console),
             DetectCommand.Create(console),
+            SegmentCommand.Create(console),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -79,7 +79,7 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var r = CliTests.Run("zoo", "--json");
         Assert.Equal(0, r.Code);
         var list = JsonDocument.Parse(r.Out).RootElement.EnumerateArray().ToList();
-        Assert.Equal(NetworkZoo.Entries.Concat(DetectorZoo.Entries).Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
+        Assert.Equal(NetworkZoo.Entries.Concat(DetectorZoo.Entries).Concat(MobileOne.Segmentation.SegmenterZoo.Entries).Select(e => e.Name), list.Select(e => e.GetProperty("name").GetString()));
         var v2 = list.Single(e => e.GetProperty("name").GetString() == "mobilenet_v2");
         Assert.Equal(3_504_872, v2.GetProperty("params").GetInt64());
         Assert.Equal(300_774_272, v2.GetProperty("macs").GetInt64());
@@ -89,6 +89,10 @@ public sealed class StudyTests(ITestOutputHelper output) : FileTest
         var ssd = list.Single(e => e.GetProperty("name").GetString() == "ssdlite320_mobilenet_v3_large");
         Assert.Equal(("detection", 91, 320, 3_440_060L), (ssd.GetProperty("task").GetString(), ssd.GetProperty("num_classes").GetInt32(),
             ssd.GetProperty("input_size").GetInt32(), ssd.GetProperty("params").GetInt64()));
+        // torchvision's segmenter, without its auxiliary head, measured at 512x512.
+        var deeplab = list.Single(e => e.GetProperty("name").GetString() == "deeplabv3_mobilenet_v3_large");
+        Assert.Equal(("segmentation", 21, 512, 11_025_477L), (deeplab.GetProperty("task").GetString(), deeplab.GetProperty("num_classes").GetInt32(),
+            deeplab.GetProperty("input_size").GetInt32(), deeplab.GetProperty("params").GetInt64()));
     }
 
     [Fact]

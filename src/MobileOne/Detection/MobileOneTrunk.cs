@@ -4,28 +4,37 @@ using static TorchSharp.torch;
 namespace MobileOne.Detection;
 
 /// <summary>
-/// A MobileOne as a detector's trunk: its stem and four stages under Apple's names (the classifier left out),
-/// returning the maps after stage 3 (stride 16) and stage 4 (stride 32). The network itself stays available,
-/// to fold its branches or to load a classification checkpoint.
+/// A MobileOne as a detector's or segmenter's trunk: its stem and four stages under Apple's names (the classifier
+/// left out), returning the maps after the chosen stages; by default stage 3 (stride 16) and stage 4 (stride 32),
+/// what SSDLite takes. The network itself stays available, to fold its branches or to load a classification checkpoint.
 /// </summary>
 public sealed class MobileOneTrunk : FeatureTrunk
 {
     private readonly nn.Module<Tensor, Tensor>[] stages;
 
-    /// <summary>Creates the trunk from <paramref name="network"/>, whose stage modules it shares.</summary>
-    public MobileOneTrunk(MobileOneModel network) : base(nameof(MobileOneTrunk))
+    /// <summary>
+    /// Creates the trunk from <paramref name="network"/>, whose stage modules it shares; it returns the maps after the
+    /// stages <paramref name="mapStages"/> (0 is the stem), in increasing order, by default 3 and 4.
+    /// </summary>
+    public MobileOneTrunk(MobileOneModel network, IReadOnlyList<int>? mapStages = null) : base(nameof(MobileOneTrunk))
     {
+        MapStages = mapStages?.Order().Distinct().ToArray() ?? [3, 4];
+        if (MapStages.Count == 0 || MapStages[0] < 0 || MapStages[^1] > 4)
+            throw new MobileOneException($"a MobileOne trunk returns maps of stages 0 to 4, not [{string.Join(", ", MapStages)}]");
         this.network = [network];
         stages = network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal))
             .Select(c => (nn.Module<Tensor, Tensor>)c.module).ToArray();
         foreach (var (name, module) in network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal)))
             register_module(name, module);
         var levels = network.FeatureLevels;
-        OutChannels = [levels[3].Channels, levels[4].Channels];
+        OutChannels = MapStages.Select(s => levels[s].Channels).ToArray();
     }
 
     // An array, not a field: TorchSharp would register a module field (and so the classifier) under its C# name.
     private readonly MobileOneModel[] network;
+
+    /// <summary>The stages whose output maps <see cref="nn.Module{T, TResult}.forward"/> returns (0 is the stem), in order.</summary>
+    public IReadOnlyList<int> MapStages { get; }
 
     /// <summary>The MobileOne whose stages this trunk runs.</summary>
     public MobileOneModel Network => network[0];
@@ -40,7 +49,7 @@ public sealed class MobileOneTrunk : FeatureTrunk
     public override int InChannels => Network.Config.InChannels;
 
     /// <inheritdoc/>
-    public override IReadOnlyList<TrunkPart> Chain => stages.Select((m, s) => new TrunkPart($"stage{s}", m, IsMap: s >= 3)).ToList();
+    public override IReadOnlyList<TrunkPart> Chain => stages.Select((m, s) => new TrunkPart($"stage{s}", m, IsMap: MapStages.Contains(s))).ToList();
 
     /// <inheritdoc/>
     public override void train(bool on = true)

@@ -12,13 +12,15 @@ namespace MobileOne.Zoo;
 public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
 {
     private readonly string bodyName;
-    private readonly Sequential body;
+
+    // An array, not a field: registering this block by name would otherwise register the body a second time under its C# name.
+    private readonly Sequential[] body;
 
     /// <summary>Creates the block; the skip is used when <paramref name="residual"/> is true.</summary>
     public InvertedResidual(string bodyName, Sequential body, bool residual) : base(nameof(InvertedResidual))
     {
         this.bodyName = bodyName;
-        this.body = body;
+        this.body = [body];
         Residual = residual;
         register_module(bodyName, body);
     }
@@ -27,7 +29,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     internal string BodyName => bodyName;
 
     /// <summary>The body, run on the input.</summary>
-    internal Sequential Body => body;
+    internal Sequential Body => body[0];
 
     /// <summary>Whether the input is added to the body's output.</summary>
     public bool Residual { get; }
@@ -35,8 +37,8 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
-        if (!Residual) return body.call(x);
-        using var y = body.call(x);
+        if (!Residual) return Body.call(x);
+        using var y = Body.call(x);
         return x + y;
     }
 }

@@ -44,21 +44,30 @@ public static class MobileNetV3
     public static IReadOnlyList<nn.Module<Tensor, Tensor>> LargeFeatures(bool reducedTail, double momentum) =>
         Features(reducedTail ? ReduceTail(LargeSettings) : LargeSettings, momentum);
 
+    /// <summary>
+    /// The <c>features</c> units of MobileNetV3-Large as torchvision's <c>mobilenet_v3_large(dilated=True)</c> builds
+    /// them for DeepLabV3: the last stage (the stride-2 block and the two after it) runs at stride 1 with its depthwise
+    /// convolutions dilated by 2, for an output stride of 16; BatchNorm eps 1e-3 and momentum 0.01, torchvision's defaults.
+    /// </summary>
+    public static IReadOnlyList<nn.Module<Tensor, Tensor>> DilatedLargeFeatures() => Features(LargeSettings, 0.01, dilatedTail: 3);
+
     // torchvision's reduced tail halves the last three rows: the first one's output, the others throughout.
     private static (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] ReduceTail((int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings) =>
         settings.Select((b, i) => i < settings.Length - 3 ? b
             : i == settings.Length - 3 ? b with { Out = b.Out / 2 }
             : b with { In = b.In / 2, Exp = b.Exp / 2, Out = b.Out / 2 }).ToArray();
 
-    private static List<nn.Module<Tensor, Tensor>> Features((int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, double momentum)
+    // The last dilatedTail rows run at stride 1 with dilation 2; the residual still follows the table's stride, as torchvision's.
+    private static List<nn.Module<Tensor, Tensor>> Features((int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, double momentum, int dilatedTail = 0)
     {
         var features = new List<nn.Module<Tensor, Tensor>> { Layers.ConvNormActivation(3, 16, 3, 2, activation: ActivationKind.Hardswish, eps: Eps, momentum: momentum) };
-        foreach (var b in settings)
+        foreach (var (b, i) in settings.Select((b, i) => (b, i)))
         {
             var act = b.Hs ? ActivationKind.Hardswish : ActivationKind.ReLU;
+            bool dilated = i >= settings.Length - dilatedTail;
             var body = Layers.Numbered(
                 b.Exp != b.In ? Layers.ConvNormActivation(b.In, b.Exp, 1, activation: act, eps: Eps, momentum: momentum) : null,
-                Layers.ConvNormActivation(b.Exp, b.Exp, b.K, b.S, groups: b.Exp, activation: act, eps: Eps, momentum: momentum),
+                Layers.ConvNormActivation(b.Exp, b.Exp, b.K, dilated ? 1 : b.S, groups: b.Exp, activation: act, eps: Eps, momentum: momentum, dilation: dilated ? 2 : 1),
                 b.Se ? new SqueezeExcitation(b.Exp, Layers.MakeDivisible(b.Exp / 4), ActivationKind.ReLU, ActivationKind.Hardsigmoid) : null,
                 Layers.ConvNormActivation(b.Exp, b.Out, 1, activation: ActivationKind.None, eps: Eps, momentum: momentum));
             features.Add(new InvertedResidual("block", body, b.S == 1 && b.In == b.Out));
