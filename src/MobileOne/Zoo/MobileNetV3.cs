@@ -5,7 +5,7 @@ namespace MobileOne.Zoo;
 /// <summary>
 /// MobileNetV3-Large and -Small (Howard et al. 2019) exactly as torchvision builds
 /// <c>mobilenet_v3_large()</c> (5.5M parameters, 217M MACs) and <c>mobilenet_v3_small()</c> (2.5M, 57M):
-/// inverted residuals with optional SE (Hardsigmoid gate), ReLU or Hardswish, BatchNorm eps 1e-3.
+/// inverted residuals with optional SE (Hardsigmoid gate), ReLU or Hardswish, BatchNorm eps 1e-3 and momentum 0.01.
 /// </summary>
 public static class MobileNetV3
 {
@@ -80,7 +80,8 @@ public static class MobileNetV3
     private static ZooNetwork Create(string name, (int In, int K, int Exp, int Out, bool Se, bool Hs, int S)[] settings, int lastChannel, int numClasses)
     {
         int lastConv = 6 * settings[^1].Out;
-        return new ZooNetwork(name, [("features", Layers.Numbered(Features(settings, 0.1)))],
+        // torchvision's MobileNetV3 BatchNorm: eps 1e-3, momentum 0.01.
+        return new ZooNetwork(name, [("features", Layers.Numbered(Features(settings, 0.01)))],
             [("classifier", Layers.Numbered(nn.Linear(lastConv, lastChannel), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(lastChannel, numClasses)))]);
     }
 }
