@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MobileOne.Checkpoints;
+using MobileOne.Inference;
 using MobileOne.Reparameterization;
 using static TorchSharp.torch;
 
@@ -26,7 +27,8 @@ internal static class ReparamCommand
         {
             var config = model.Resolve(parsed);
             using var scope = NewDisposeScope();
-            var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
+            var inPath = parsed.GetValue(checkpoint)!.FullName;
+            var loaded = MobileOneCheckpoint.Load(inPath, config);
             var outLayout = parsed.GetValue(layout) is { } l ? ParseLayout(l) : loaded.Layout;
             var outPath = parsed.GetValue(output)!.FullName;
             var outFormat = parsed.GetValue(format) is { } f
@@ -41,7 +43,9 @@ internal static class ReparamCommand
             else
             {
                 fused = Reparameterizer.Fuse(loaded.Model, console.Warn);
-                var check = FoldCheck.Run(loaded.Model, fused);
+                // At the size the model was trained for, with its own channels.
+                int size = DeploySettings.ForCheckpoint(inPath, loaded.Model.Config.InChannels).Preprocessing.Size;
+                var check = FoldCheck.Run(loaded.Model, fused, size);
                 console.Out.WriteLine(check.Summary);
                 check.EnsureAgrees();
             }
