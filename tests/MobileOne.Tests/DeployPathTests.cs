@@ -107,6 +107,20 @@ public sealed class DeployPathTests : FileTest
     }
 
     [SkippableFact]
+    public void TheQuickstartsExportRecordsItsPreprocessingAndClassNamesForPredict()
+    {
+        Fixtures.Require();
+        using var model = ModelFactory.Calibrated(QuickstartModel.FashionMnist(), seed: 4, size: 28);
+        var run = new RunFolder(Dir.File("quickstart"));
+        Quickstart.QuickstartPipeline.ExportOnnx(model, Quickstart.QuickstartPipeline.Recipe(1, 0, 1), FashionMnist.Classes, run);
+        using var classifier = ImageClassifier.FromOnnx(run.File("model.onnx"));
+        Assert.Equal(FashionMnist.Classes, classifier.Labels);
+        Assert.Equal((1, 28, 1.0, FashionMnist.Mean, FashionMnist.Std),
+            (classifier.Preprocessing.Channels, classifier.Preprocessing.Size, classifier.Preprocessing.CropPct, classifier.Preprocessing.Mean[0], classifier.Preprocessing.Std[0]));
+        Assert.Contains(classifier.Classify(Photo, 1)[0].Label, FashionMnist.Classes);
+    }
+
+    [SkippableFact]
     public void AnExportWhoseCheckFailsWritesNothingAndKeepsTheOldFile()
     {
         Fixtures.Require();

@@ -165,8 +165,8 @@ public sealed class OnnxEngine : IInferenceEngine
         if (Metadata.TryGetValue("crop_pct", out var crop))
             p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw BadMetadata("crop_pct", crop) };
         if (FixedHeight is int h) p = p with { Size = h };
-        // A grey model takes luma; anything but 1 or 3 channels is refused by the validation, naming the count.
-        p = p with { Channels = InputChannels };
+        // A grey model takes luma (other counts are refused by the classifier, naming them).
+        if (InputChannels == 1) p = p with { Channels = 1 };
         try { return p.Validated(); }
         catch (MobileOneException e) { throw new MobileOneException($"{Source}: the preprocessing in the model's metadata is invalid: {e.Message}"); }
     }
