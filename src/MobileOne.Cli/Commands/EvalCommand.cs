@@ -53,8 +53,8 @@ internal static class EvalCommand
     /// <summary>The training configuration of the run a checkpoint belongs to, or defaults for the data set.</summary>
     internal static TrainOptions RunOptionsBeside(string checkpoint, string data, int channels)
     {
-        var config = Path.Combine(Path.GetDirectoryName(checkpoint)!, "config.json");
-        if (File.Exists(config)) return TrainOptions.FromJson(File.ReadAllText(config), config) with { Data = data };
+        var folder = Path.GetDirectoryName(checkpoint)!;
+        if (File.Exists(Path.Combine(folder, RunFolder.ConfigName))) return new RunFolder(folder).ReadConfig() with { Data = data };
         return TrainOptions.ForData(data, channels);
     }
 
