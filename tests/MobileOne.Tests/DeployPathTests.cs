@@ -84,6 +84,28 @@ public sealed class DeployPathTests : FileTest
     }
 
     [SkippableFact]
+    public void AFoldedCheckpointWrittenOutsideItsRunKeepsTheRunsSettings()
+    {
+        Fixtures.Require();
+        var checkpoint = SeededRun("run", ["boot", "sock", "hat"], data: Dir.File("photos"));
+        var elsewhere = Path.Combine(Dir.Path, "deploy", "fused.pth.tar");
+        var reparam = Run("reparam", "--checkpoint", checkpoint, "--output", elsewhere);
+        Assert.True(reparam.Code == 0, reparam.Err);
+        Assert.Contains("copied the training run's", reparam.Out);
+        var fromRun = Run("predict", "--checkpoint", checkpoint, Photo, "--json");
+        var fromCopy = Run("predict", "--checkpoint", elsewhere, Photo, "--json");
+        Assert.True(fromRun.Code == 0 && fromCopy.Code == 0, fromRun.Err + fromCopy.Err);
+        Assert.Contains("\"label\":\"sock\"", fromCopy.Out);
+        Assert.Equal(fromRun.Out, fromCopy.Out.Replace(elsewhere, checkpoint));
+
+        // Another run's description is never overwritten.
+        var second = Run("reparam", "--checkpoint", SeededRun("other", ["a", "b"]), "--output", Path.Combine(Dir.Path, "deploy", "other.pth.tar"));
+        Assert.True(second.Code == 0, second.Err);
+        Assert.Contains("already holds a run's configuration", second.Err);
+        Assert.Equal(["boot", "sock", "hat"], new RunFolder(Path.Combine(Dir.Path, "deploy")).ReadClassNames());
+    }
+
+    [SkippableFact]
     public void AnImageFoldersClassNamesTravelFromTheRunIntoTheExportAndPredictions()
     {
         Fixtures.Require();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using MobileOne.Checkpoints;
 using MobileOne.Inference;
 using MobileOne.Reparameterization;
+using MobileOne.Training;
 using static TorchSharp.torch;
 
 namespace MobileOne.Cli.Commands;
@@ -51,9 +52,22 @@ internal static class ReparamCommand
             }
             MobileOneCheckpoint.Save(fused, outPath, outLayout, outFormat);
             console.Out.WriteLine($"wrote {outPath} ({outLayout.ToString().ToLowerInvariant()} layout, {outFormat.ToString().ToLowerInvariant()})");
+            KeepRunDescription(inPath, outPath, console);
             return 0;
         });
         return command;
+    }
+
+    // The folded weights are still the run's model: beside them, the run's size, normalisation and class names keep applying.
+    private static void KeepRunDescription(string inPath, string outPath, CliConsole console)
+    {
+        var runPath = Path.GetDirectoryName(inPath)!;
+        string outDir = Path.GetDirectoryName(outPath)!;
+        if (!File.Exists(Path.Combine(runPath, RunFolder.ConfigName)) || outDir == runPath) return;
+        if (new RunFolder(runPath).CopyDescriptionTo(outDir))
+            console.Out.WriteLine($"copied the training run's {RunFolder.ConfigName}, {MobileOneCheckpoint.SidecarConfigName} and {RunFolder.ClassNamesName} beside it");
+        else
+            console.Warn($"{outDir} already holds a run's configuration; tools reading {Path.GetFileName(outPath)} there take theirs, not those of {runPath}");
     }
 
     internal static CheckpointLayout ParseLayout(string name) => name switch

@@ -64,6 +64,23 @@ public sealed class RunFolder
         return names;
     }
 
+    /// <summary>
+    /// Copies the files that describe the run's model and data (<see cref="ConfigName"/>, the model's configuration
+    /// and <see cref="ClassNamesName"/>) into <paramref name="folder"/>, so that a checkpoint derived from the run and
+    /// written there is read and deployed as the run's. Returns false, copying nothing, when the folder already holds
+    /// any of them: another run's description is never overwritten.
+    /// </summary>
+    public bool CopyDescriptionTo(string folder)
+    {
+        var target = System.IO.Path.GetFullPath(folder);
+        if (target == Path) return true;
+        string[] names = [ConfigName, MobileOneCheckpoint.SidecarConfigName, ClassNamesName];
+        if (names.Any(n => System.IO.File.Exists(System.IO.Path.Combine(target, n)))) return false;
+        foreach (var name in names.Where(n => System.IO.File.Exists(File(n))))
+            AtomicFile.WriteAllText(System.IO.Path.Combine(target, name), BoundedRead.SmallText(File(name)));
+        return true;
+    }
+
     /// <summary>Reads the configuration of a run to resume.</summary>
     public TrainOptions ReadConfig()
     {
