@@ -5,7 +5,6 @@ using MobileOne.Data;
 using MobileOne.Export;
 using MobileOne.Inference;
 using MobileOne.IO;
-using MobileOne.Models;
 using MobileOne.Training;
 using TorchSharp.Modules;
 using static MobileOne.Tests.CliTests;
