@@ -61,13 +61,12 @@ internal static class ReparamCommand
     // The folded weights are still the run's model: beside them, the run's size, normalisation and class names keep applying.
     private static void KeepRunDescription(string inPath, string outPath, CliConsole console)
     {
-        var runPath = Path.GetDirectoryName(inPath)!;
         string outDir = Path.GetDirectoryName(outPath)!;
-        if (!File.Exists(Path.Combine(runPath, RunFolder.ConfigName)) || outDir == runPath) return;
-        if (new RunFolder(runPath).CopyDescriptionTo(outDir))
+        if (RunFolder.Of(inPath) is not { } run || run.Path == outDir) return;
+        if (run.CopyDescriptionTo(outDir))
             console.Out.WriteLine($"copied the training run's {RunFolder.ConfigName}, {MobileOneCheckpoint.SidecarConfigName} and {RunFolder.ClassNamesName} beside it");
         else
-            console.Warn($"{outDir} already holds a run's configuration; tools reading {Path.GetFileName(outPath)} there take theirs, not those of {runPath}");
+            console.Warn($"{outDir} already holds a run's configuration; tools reading {Path.GetFileName(outPath)} there take theirs, not those of {run.Path}");
     }
 
     internal static CheckpointLayout ParseLayout(string name) => name switch

@@ -23,9 +23,7 @@ public sealed record DeploySettings(ImagePreprocessor Preprocessing, IReadOnlyLi
     /// </summary>
     public static DeploySettings ForCheckpoint(string checkpoint, int channels = 3)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint))!;
-        if (!File.Exists(Path.Combine(folder, RunFolder.ConfigName))) return Default(channels);
-        var run = new RunFolder(folder);
+        if (RunFolder.Of(checkpoint) is not { } run) return Default(channels);
         var options = run.ReadConfig();
         var names = run.ReadClassNames() ?? (options.Data == TrainingData.FashionMnistName ? FashionMnist.Classes : null);
         return new DeploySettings(options.EvalPreprocessing(), names);

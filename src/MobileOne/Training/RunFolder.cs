@@ -22,6 +22,13 @@ public sealed class RunFolder
         Directory.CreateDirectory(Path);
     }
 
+    /// <summary>The training run whose folder holds <paramref name="checkpoint"/>, or null when that folder has no <see cref="ConfigName"/>.</summary>
+    public static RunFolder? Of(string checkpoint)
+    {
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(checkpoint))!;
+        return System.IO.File.Exists(System.IO.Path.Combine(folder, ConfigName)) ? new RunFolder(folder) : null;
+    }
+
     /// <summary>The folder.</summary>
     public string Path { get; }
 
