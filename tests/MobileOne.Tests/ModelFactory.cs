@@ -45,6 +45,7 @@ public static class ModelFactory
     private static long InputChannels(nn.Module model) => model switch
     {
         MobileOneBlock b => b.Spec.InChannels,
+        MobileOneModel m => m.Config.InChannels,
         _ => 3,
     };
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MobileOne.Benchmarks;
+using MobileOne.Inference;
 using MobileOne.Models;
 using TorchSharp;
 
@@ -23,7 +24,7 @@ internal static class BenchCommand
         var unfused = new Option<bool>("--unfused") { Description = "Benchmark the train-time multi-branch model." };
         var threads = SharedOptions.Threads("Intra-op threads.", 1, minimum: 1);
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 1 };
-        var size = new InputSizeOption("Input size: N or HxW (an ONNX detector runs at its own).");
+        var size = new InputSizeOption("Input size: N or HxW (default 224; a checkpoint's training run's size; an ONNX graph with a fixed size runs at its own).");
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 20 };
         var runs = new Option<int>("--runs") { Description = "Timed runs (default 200; 50 with --compare).", };
         var compare = new Option<bool>("--compare") { Description = "S0-S4, fused and unfused, ONNX Runtime and TorchSharp, side by side." };
@@ -69,6 +70,9 @@ internal static class BenchCommand
         command.SetAction(parsed =>
         {
             var (h, wd) = size.Get(parsed);
+            // A trained model is measured at the size its run trained for; an ONNX graph at its own fixed size.
+            if (size.IsImplicit(parsed) && parsed.GetValue(checkpoint) is { } trained)
+                h = wd = DeploySettings.ForCheckpoint(trained.FullName).Preprocessing.Size;
             var settings = new BenchSettings(parsed.GetValue(threads), parsed.GetValue(batch), h, wd, parsed.GetValue(warmup), 0);
             torch.set_num_threads(settings.Threads);
             if (parsed.GetValue(peak))

@@ -53,9 +53,7 @@ internal static class EvalCommand
     /// <summary>The training configuration of the run a checkpoint belongs to, or defaults for the data set.</summary>
     internal static TrainOptions RunOptionsBeside(string checkpoint, string data, int channels)
     {
-        var config = Path.Combine(Path.GetDirectoryName(checkpoint)!, "config.json");
-        if (File.Exists(config)) return TrainOptions.FromJson(File.ReadAllText(config), config) with { Data = data };
-        return TrainOptions.ForData(data, channels);
+        return RunFolder.Of(checkpoint) is { } run ? run.ReadConfig() with { Data = data } : TrainOptions.ForData(data, channels);
     }
 
     private static void Report(CliConsole console, string data, EvaluationResult main, EvaluationResult? fused, string png, bool json)

@@ -20,9 +20,9 @@ internal static class PredictCommand
         var engine = new Option<string>("--engine") { Description = "Runtime for --checkpoint: onnx (exported in memory) or torch.", DefaultValueFactory = _ => "onnx" };
         engine.AcceptOnlyFromAmong("onnx", "torch");
         var threads = SharedOptions.Threads("Threads for inference (0 = runtime default).", 0, minimum: 0);
-        var size = new Option<int?>("--image-size") { Description = "Crop size fed to the network (default 224, or the ONNX graph's)." };
+        var size = new Option<int?>("--image-size") { Description = "Crop size fed to the network (default: the training run's beside the checkpoint, or the ONNX graph's, else 224)." };
         var crop = new Option<double?>("--crop-pct") { Description = "Fraction of the resized image kept by the center crop (default 0.875: resize to 256, crop 224)." };
-        var labels = new Option<FileInfo?>("--labels") { Description = "Class names, one per line (default: ImageNet-1k for 1000 classes)." };
+        var labels = new Option<FileInfo?>("--labels") { Description = "Class names, one per line (default: the training run's, or the ONNX metadata's; else ImageNet-1k for 1000 classes)." };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 8 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         CliValidation.AtLeast(topk, 1);
@@ -81,8 +81,9 @@ internal static class PredictCommand
             return ImageClassifier.FromOnnx(onnxFile.FullName, t, pre, names);
         }
         var backend = parsed.GetValue(engine) == "torch" ? InferenceBackend.Torch : InferenceBackend.Onnx;
-        return ImageClassifier.FromCheckpoint(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed), backend, t,
-            Override(new ImagePreprocessor()), names, console.Warn);
+        var path = parsed.GetValue(checkpoint)!.FullName;
+        return ImageClassifier.FromCheckpoint(path, model.Resolve(parsed), backend, t,
+            Override(DeploySettings.ForCheckpoint(path).Preprocessing), names, console.Warn);
     }
 
     private static List<string> Expand(string[] args, CliConsole console)
@@ -119,7 +120,7 @@ internal static class PredictCommand
         o.WriteLine(JsonSerializer.Serialize(new
         {
             engine = c.Engine.Name,
-            preprocessing = new { size = c.Preprocessing.Size, crop_pct = c.Preprocessing.CropPct, resize = c.Preprocessing.ResizeSize, mean = c.Preprocessing.Mean, std = c.Preprocessing.Std },
+            preprocessing = new { size = c.Preprocessing.Size, channels = c.Preprocessing.Channels, crop_pct = c.Preprocessing.CropPct, resize = c.Preprocessing.ResizeSize, mean = c.Preprocessing.Mean, std = c.Preprocessing.Std },
             images = results.Select(r => new
             {
                 image = r.Path,

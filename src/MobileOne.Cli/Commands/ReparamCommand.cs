@@ -1,6 +1,8 @@
 using System.CommandLine;
 using MobileOne.Checkpoints;
+using MobileOne.Inference;
 using MobileOne.Reparameterization;
+using MobileOne.Training;
 using static TorchSharp.torch;
 
 namespace MobileOne.Cli.Commands;
@@ -26,7 +28,8 @@ internal static class ReparamCommand
         {
             var config = model.Resolve(parsed);
             using var scope = NewDisposeScope();
-            var loaded = MobileOneCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, config);
+            var inPath = parsed.GetValue(checkpoint)!.FullName;
+            var loaded = MobileOneCheckpoint.Load(inPath, config);
             var outLayout = parsed.GetValue(layout) is { } l ? ParseLayout(l) : loaded.Layout;
             var outPath = parsed.GetValue(output)!.FullName;
             var outFormat = parsed.GetValue(format) is { } f
@@ -41,15 +44,29 @@ internal static class ReparamCommand
             else
             {
                 fused = Reparameterizer.Fuse(loaded.Model, console.Warn);
-                var check = FoldCheck.Run(loaded.Model, fused);
+                // At the size the model was trained for, with its own channels.
+                int size = DeploySettings.ForCheckpoint(inPath, loaded.Model.Config.InChannels).Preprocessing.Size;
+                var check = FoldCheck.Run(loaded.Model, fused, size);
                 console.Out.WriteLine(check.Summary);
                 check.EnsureAgrees();
             }
             MobileOneCheckpoint.Save(fused, outPath, outLayout, outFormat);
             console.Out.WriteLine($"wrote {outPath} ({outLayout.ToString().ToLowerInvariant()} layout, {outFormat.ToString().ToLowerInvariant()})");
+            KeepRunDescription(inPath, outPath, console);
             return 0;
         });
         return command;
+    }
+
+    // The folded weights are still the run's model: beside them, the run's size, normalisation and class names keep applying.
+    private static void KeepRunDescription(string inPath, string outPath, CliConsole console)
+    {
+        string outDir = Path.GetDirectoryName(outPath)!;
+        if (RunFolder.Of(inPath) is not { } run || run.Path == outDir) return;
+        if (run.CopyDescriptionTo(outDir))
+            console.Out.WriteLine($"copied the training run's {RunFolder.ConfigName}, {MobileOneCheckpoint.SidecarConfigName} and {RunFolder.ClassNamesName} beside it");
+        else
+            console.Warn($"{outDir} already holds a run's configuration; tools reading {Path.GetFileName(outPath)} there take theirs, not those of {run.Path}");
     }
 
     internal static CheckpointLayout ParseLayout(string name) => name switch

@@ -34,4 +34,7 @@ internal sealed class InputSizeOption(string description)
 
     /// <summary>The height and width given.</summary>
     public (int Height, int Width) Get(ParseResult parsed) => InputSize.Parse(parsed.GetValue(Option)!);
+
+    /// <summary>True when the size is the default, not one the user gave (a model's own size may then apply).</summary>
+    public bool IsImplicit(ParseResult parsed) => parsed.GetResult(Option) is null or { Implicit: true };
 }

@@ -10,10 +10,10 @@ namespace MobileOne.Benchmarks;
 /// <param name="GemmGflops">The SGEMM ceiling measured on the same threads (<see cref="GemmPeak"/>), if any: each model is then compared to it.</param>
 public sealed record BenchSettings(int Threads, int Batch, int Height, int Width, int Warmup, int Runs, double? GemmGflops = null)
 {
-    /// <summary>A seeded random input batch [Batch, 3, Height, Width], flattened.</summary>
-    internal float[] RandomInput()
+    /// <summary>A seeded random input batch [Batch, <paramref name="channels"/>, Height, Width], flattened.</summary>
+    internal float[] RandomInput(int channels = 3)
     {
-        using var x = TorchSharp.torch.randn(Batch, 3, Height, Width, generator: new TorchSharp.torch.Generator(0));
+        using var x = TorchSharp.torch.randn(Batch, channels, Height, Width, generator: new TorchSharp.torch.Generator(0));
         return x.data<float>().ToArray();
     }
 

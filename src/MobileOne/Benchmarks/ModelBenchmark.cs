@@ -23,10 +23,10 @@ public static class ModelBenchmark
         try
         {
             targets.AddRange(Targets(source, settings));
-            settings = AtDetectorSize(targets, settings);
+            settings = AtGraphSize(targets, settings);
             progress($"measuring {string.Join(", ", targets.Select(x => x.Name))}: batch {settings.Batch}, {settings.Height}x{settings.Width}, {settings.Threads} thread(s), " +
                      $"{settings.Warmup} warm-up + {settings.Runs} timed runs" + (targets.Count > 1 ? ", alternating in blocks of 10" : ""));
-            var stats = settings.MeasureInterleaved(targets.Select(t => t.Engine), settings.RandomInput());
+            var stats = settings.MeasureInterleaved(targets.Select(t => t.Engine), settings.RandomInput(Channels(targets)));
             double peak = ProcessMemory.PeakMiB();
             return new LatencyReport(targets.Select((t, i) => new LatencyRow(t.Name, t.Engine.Name, stats[i], t.Efficiency(stats[i], settings),
                 t.Config is null ? null : ModelProfile.Compute(t.Config, settings.Height, settings.Width).MacsFused)).ToList(), settings, peak);
@@ -37,12 +37,28 @@ public static class ModelBenchmark
         }
     }
 
-    // A detector's graph fixes its square input (its anchors are laid out for it): measure at that size.
-    private static BenchSettings AtDetectorSize(IEnumerable<BenchTarget> targets, BenchSettings settings)
+    // A graph may fix its input size (a detector's anchors are laid out for it; an export without dynamic
+    // height and width records one): measure at that size, as every model of one run must share it.
+    private static BenchSettings AtGraphSize(IEnumerable<BenchTarget> targets, BenchSettings settings)
     {
-        var sizes = targets.Select(t => t.Engine).OfType<OnnxDetector>().Select(d => d.ImageSize).Distinct().ToList();
-        if (sizes.Count > 1) throw new MobileOneException($"the detectors take different input sizes ({string.Join(", ", sizes.Select(x => $"{x}x{x}"))}); measure them separately");
-        return sizes.Count == 1 ? settings with { Height = sizes[0], Width = sizes[0] } : settings;
+        var sizes = targets.Select(t => FixedSize(t.Engine)).OfType<(int, int)>().Distinct().ToList();
+        if (sizes.Count > 1) throw new MobileOneException($"the graphs take different input sizes ({string.Join(", ", sizes.Select(x => $"{x.Item1}x{x.Item2}"))}); measure them separately");
+        return sizes.Count == 1 ? settings with { Height = sizes[0].Item1, Width = sizes[0].Item2 } : settings;
+    }
+
+    private static (int Height, int Width)? FixedSize(IInferenceEngine engine) => engine switch
+    {
+        OnnxDetector d => (d.ImageSize, d.ImageSize),
+        OnnxEngine { FixedHeight: int h, FixedWidth: int w } => (h, w),
+        _ => null,
+    };
+
+    // One input batch feeds every model: they must agree on its channels (3, or 1 for a grey model).
+    private static int Channels(IEnumerable<BenchTarget> targets)
+    {
+        var channels = targets.Select(t => t.Engine.InputChannels).Distinct().ToList();
+        return channels.Count == 1 ? channels[0]
+            : throw new MobileOneException($"the models take different input channels ({string.Join(", ", channels)}); measure them separately");
     }
 
     private static IEnumerable<BenchTarget> Targets(BenchSource source, BenchSettings settings)

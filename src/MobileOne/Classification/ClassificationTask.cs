@@ -64,6 +64,9 @@ public sealed class ClassificationTask : ITrainingTask<Batch>
     public string ModelConfigJson => config.ToJson();
 
     /// <inheritdoc/>
+    public IReadOnlyList<string>? ClassNames => trainSet.ClassNames;
+
+    /// <inheritdoc/>
     public int BatchesPerEpoch => loader.BatchesPerEpoch;
 
     /// <inheritdoc/>

@@ -31,6 +31,9 @@ public sealed record OnnxExportOptions
     /// <summary>Fraction of the resized image kept by the center crop at evaluation (timm's crop_pct).</summary>
     public double CropPct { get; init; } = 0.875;
 
+    /// <summary>Class names by output index, recorded in the metadata as a JSON array (<c>class_names</c>); null records none.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
     /// <summary>Checks the options, naming what is wrong; returns them for chaining.</summary>
     public OnnxExportOptions Validated()
     {

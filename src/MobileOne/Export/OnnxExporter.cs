@@ -26,6 +26,9 @@ public static class OnnxExporter
     /// <summary>Output name of the exported graph (logits).</summary>
     public const string OutputName = "logits";
 
+    /// <summary>Metadata key of the class names (a JSON array of strings, by output index).</summary>
+    public const string ClassNamesKey = "class_names";
+
     /// <summary>Builds the ONNX model of any network the exporter knows (MobileOne, the zoo's networks).</summary>
     internal static ModelProto Build(nn.Module<Tensor, Tensor> model, OnnxExportOptions? options = null)
     {
@@ -120,6 +123,11 @@ public static class OnnxExporter
         yield return ("std", string.Join(",", o.Std.Select(v => v.ToString("R", inv))));
         yield return ("crop_pct", o.CropPct.ToString("R", inv));
         yield return ("num_classes", classes.ToString(inv));
+        if (o.ClassNames is { } names)
+        {
+            if (names.Count != classes) throw new MobileOneException($"ONNX export: {names.Count} class names for a classifier with {classes} classes");
+            yield return (ClassNamesKey, System.Text.Json.JsonSerializer.Serialize(names));
+        }
         foreach (var (k, v) in o.Metadata) yield return (k, v);
     }
 }

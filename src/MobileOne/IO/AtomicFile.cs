@@ -8,7 +8,14 @@ namespace MobileOne.IO;
 public static class AtomicFile
 {
     /// <summary>Writes the file through <paramref name="write"/>, then renames it into place.</summary>
-    public static void Write(string path, Action<Stream> write)
+    public static void Write(string path, Action<Stream> write) => Write(path, write, verify: null);
+
+    /// <summary>
+    /// Writes the file through <paramref name="write"/>, hands the complete temporary file to <paramref name="verify"/>,
+    /// and renames it into place only when <paramref name="verify"/> returns: a check that throws leaves nothing
+    /// under <paramref name="path"/> (and a file already there unchanged).
+    /// </summary>
+    public static void Write(string path, Action<Stream> write, Action<string>? verify)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
@@ -21,6 +28,7 @@ public static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            verify?.Invoke(tmp);
             File.Move(tmp, full, overwrite: true);
         }
         catch

@@ -14,12 +14,13 @@ public sealed class ImageClassifier : IDisposable
 {
     private ImageClassifier(IInferenceEngine engine, ImagePreprocessor preprocessing, IReadOnlyList<string> labels)
     {
-        if (engine.InputChannels != 3)
-            throw new MobileOneException($"the model takes {engine.InputChannels}-channel input; image classification needs an RGB (3-channel) model");
+        if (engine.InputChannels is not (1 or 3))
+            throw new MobileOneException($"the model takes {engine.InputChannels}-channel input; images give 3 channels (RGB) or 1 (grey)");
         if (labels.Count != engine.NumClasses)
             throw new MobileOneException($"{labels.Count} class labels given for a classifier with {engine.NumClasses} classes");
         Engine = engine;
-        Preprocessing = preprocessing.Validated();
+        // The model decides: a grey model gets each image's luma, whatever the preprocessing was given.
+        Preprocessing = (preprocessing with { Channels = engine.InputChannels }).Validated();
         Labels = labels;
     }
 
@@ -33,15 +34,15 @@ public sealed class ImageClassifier : IDisposable
     public IReadOnlyList<string> Labels { get; }
 
     /// <summary>
-    /// Loads an ONNX classifier. Preprocessing comes from the model's metadata (as the exporter records it)
-    /// unless given; labels are ImageNet's for 1000 classes unless given.
+    /// Loads an ONNX classifier. Preprocessing and class names come from the model's metadata (as the exporter
+    /// records them) unless given; without names there, labels are ImageNet's for 1000 classes, else numbered.
     /// </summary>
     public static ImageClassifier FromOnnx(string path, int threads = 1, ImagePreprocessor? preprocessing = null, IReadOnlyList<string>? labels = null)
     {
         var engine = new OnnxEngine(path, threads);
         try
         {
-            return new ImageClassifier(engine, preprocessing ?? engine.Preprocessing(), labels ?? ClassLabels.Default(engine.NumClasses));
+            return new ImageClassifier(engine, preprocessing ?? engine.Preprocessing(), labels ?? engine.ClassNames() ?? ClassLabels.Default(engine.NumClasses));
         }
         catch
         {
@@ -52,13 +53,16 @@ public sealed class ImageClassifier : IDisposable
 
     /// <summary>
     /// Loads a MobileOne checkpoint (any layout, fused or not), folds it, and runs it with ONNX Runtime
-    /// (exported in memory) or TorchSharp.
+    /// (exported in memory) or TorchSharp. Preprocessing and class names come from the checkpoint's training
+    /// run (<see cref="DeploySettings.ForCheckpoint"/>) unless given.
     /// </summary>
     public static ImageClassifier FromCheckpoint(string path, MobileOneConfig? config = null, InferenceBackend backend = InferenceBackend.Onnx,
         int threads = 1, ImagePreprocessor? preprocessing = null, IReadOnlyList<string>? labels = null, Action<string>? warn = null)
     {
-        var pre = (preprocessing ?? new ImagePreprocessor()).Validated();
         var loaded = MobileOneCheckpoint.Load(path, config);
+        var run = DeploySettings.ForCheckpoint(path, loaded.Model.Config.InChannels);
+        var pre = (preprocessing ?? run.Preprocessing).Validated();
+        labels ??= run.ClassNames;
         var model = loaded.Fused ? loaded.Model : Reparameterizer.Fuse(loaded.Model, warn);
         if (!ReferenceEquals(model, loaded.Model)) loaded.Model.Dispose();
         IInferenceEngine engine;
@@ -90,7 +94,7 @@ public sealed class ImageClassifier : IDisposable
     public IReadOnlyList<IReadOnlyList<Prediction>> Classify(IReadOnlyList<RgbImage> images, int topK = 5)
     {
         if (images.Count == 0) return [];
-        int size = Preprocessing.Size, plane = 3 * size * size;
+        int size = Preprocessing.Size, plane = PlaneLength;
         var batch = new float[images.Count * plane];
         for (int i = 0; i < images.Count; i++) Preprocessing.ProcessInto(images[i], batch.AsSpan(i * plane, plane));
         return TopK(Engine.Run(batch, images.Count, size, size), images.Count, topK);
@@ -113,7 +117,7 @@ public sealed class ImageClassifier : IDisposable
 
     private void ClassifyBatch(IReadOnlyList<string> paths, int start, int count, int topK, FileClassification[] results)
     {
-        int plane = 3 * Preprocessing.Size * Preprocessing.Size;
+        int plane = PlaneLength;
         var batch = new float[count * plane];
         var ready = new List<int>(count);
         for (int i = start; i < start + count; i++)
@@ -143,7 +147,10 @@ public sealed class ImageClassifier : IDisposable
         }
     }
 
-    /// <summary>Top-k of already preprocessed inputs [n, 3, size, size] (for callers with their own pipeline).</summary>
+    /// <summary>Floats of one preprocessed image.</summary>
+    private int PlaneLength => Preprocessing.Channels * Preprocessing.Size * Preprocessing.Size;
+
+    /// <summary>Top-k of already preprocessed inputs [n, channels, size, size] (for callers with their own pipeline).</summary>
     public IReadOnlyList<IReadOnlyList<Prediction>> Classify(float[] batch, int n, int topK = 5) =>
         TopK(Engine.Run(batch, n, Preprocessing.Size, Preprocessing.Size), n, topK);
 

@@ -165,8 +165,22 @@ public sealed class OnnxEngine : IInferenceEngine
         if (Metadata.TryGetValue("crop_pct", out var crop))
             p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw BadMetadata("crop_pct", crop) };
         if (FixedHeight is int h) p = p with { Size = h };
+        // A grey model takes luma (other counts are refused by the classifier, naming them).
+        if (InputChannels == 1) p = p with { Channels = 1 };
         try { return p.Validated(); }
         catch (MobileOneException e) { throw new MobileOneException($"{Source}: the preprocessing in the model's metadata is invalid: {e.Message}"); }
+    }
+
+    /// <summary>The class names the exporter records (a JSON array, one per output), or null when the metadata has none.</summary>
+    public IReadOnlyList<string>? ClassNames()
+    {
+        if (!Metadata.TryGetValue(Export.OnnxExporter.ClassNamesKey, out var text)) return null;
+        string[]? names = null;
+        try { names = System.Text.Json.JsonSerializer.Deserialize<string[]>(text); }
+        catch (System.Text.Json.JsonException) { }
+        if (names is null || names.Length != NumClasses || names.Any(n => n is null))
+            throw new MobileOneException($"{Source}: metadata '{Export.OnnxExporter.ClassNamesKey}' = '{IO.MessageText.Shorten(text, 60)}' is not a JSON array of {NumClasses} class names");
+        return names;
     }
 
     /// <summary>Three finite numbers, comma-separated, or null when the key is absent.</summary>

@@ -63,7 +63,7 @@ public static class QuickstartPipeline
         var (evalUnfused, evalFused) = Evaluate(best, fused, test, options, run);
 
         progress("quickstart: 3/5 exporting ONNX");
-        ExportOnnx(fused, options, test, run);
+        ExportOnnx(fused, options, test.ClassNames, run);
 
         progress("quickstart: 4/5 measuring latency (batch 1, 1x28x28, 1 thread, fused and train-time alternating)");
         var latency = MeasureLatency(best, fused, run);
@@ -97,12 +97,13 @@ public static class QuickstartPipeline
         return (unfused, folded);
     }
 
-    private static void ExportOnnx(MobileOneModel fused, TrainOptions options, IdxFolder test, RunFolder run) =>
-        OnnxExporter.Export(fused, run.File("model.onnx"), new OnnxExportOptions
+    // Recorded as every export records a run: its evaluation preprocessing and class names; checked before it is written.
+    internal static void ExportOnnx(MobileOneModel fused, TrainOptions options, IReadOnlyList<string> classNames, RunFolder run) =>
+        OnnxExportCheck.ExportChecked(fused, run.File("model.onnx"), new DeploySettings(options.EvalPreprocessing(), classNames).Recorded(new OnnxExportOptions
         {
-            InputHeight = Size, InputWidth = Size, Mean = [options.Mean[0]], Std = [options.Std[0]], CropPct = 1.0,
-            Metadata = new Dictionary<string, string> { ["dataset"] = "fashion-mnist", ["labels"] = string.Join("|", test.ClassNames) },
-        });
+            InputHeight = Size, InputWidth = Size,
+            Metadata = new Dictionary<string, string> { ["dataset"] = "fashion-mnist" },
+        }));
 
     // Train-time and fused in TorchSharp, fused in ONNX Runtime, alternating.
     private static IReadOnlyList<LatencyStats> MeasureLatency(MobileOneModel best, MobileOneModel fused, RunFolder run)

@@ -21,6 +21,9 @@ public interface ITrainingTask<TBatch> where TBatch : IBatch
     /// <summary>The model's configuration, written beside its checkpoints so that other tools can rebuild it.</summary>
     string ModelConfigJson { get; }
 
+    /// <summary>The names of the classes the model tells apart, by output index, kept in the run folder; null when the task has none to keep.</summary>
+    IReadOnlyList<string>? ClassNames => null;
+
     /// <summary>A new model of the task's architecture, with arbitrary weights (the EMA needs a second one).</summary>
     nn.Module CreateModel();
 

@@ -22,6 +22,13 @@ public sealed class RunFolder
         Directory.CreateDirectory(Path);
     }
 
+    /// <summary>The training run whose folder holds <paramref name="checkpoint"/>, or null when that folder has no <see cref="ConfigName"/>.</summary>
+    public static RunFolder? Of(string checkpoint)
+    {
+        var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(checkpoint))!;
+        return System.IO.File.Exists(System.IO.Path.Combine(folder, ConfigName)) ? new RunFolder(folder) : null;
+    }
+
     /// <summary>The folder.</summary>
     public string Path { get; }
 
@@ -32,20 +39,60 @@ public sealed class RunFolder
     public string StateFile => File("state.safetensors");
 
     /// <summary>Whether the folder holds a resumable run.</summary>
-    public bool CanResume => System.IO.File.Exists(StateFile) && System.IO.File.Exists(File("config.json"));
+    public bool CanResume => System.IO.File.Exists(StateFile) && System.IO.File.Exists(File(ConfigName));
 
-    /// <summary>Writes the resolved configuration, and the model's own beside the checkpoints, where loaders look for it.</summary>
-    public void WriteConfig(TrainOptions o, string modelConfigJson)
+    /// <summary>Name of the run's configuration file.</summary>
+    public const string ConfigName = "config.json";
+
+    /// <summary>Name of the file holding the class names of the run's data, by label (a JSON array of strings).</summary>
+    public const string ClassNamesName = "classes.json";
+
+    /// <summary>
+    /// Writes the resolved configuration, the model's own beside the checkpoints, where loaders look for it,
+    /// and the class names of the data when the task has them (for the tools that deploy the weights).
+    /// </summary>
+    public void WriteConfig(TrainOptions o, string modelConfigJson, IReadOnlyList<string>? classNames = null)
     {
-        AtomicFile.WriteAllText(File("config.json"), o.ToJson());
+        AtomicFile.WriteAllText(File(ConfigName), o.ToJson());
         AtomicFile.WriteAllText(File(MobileOneCheckpoint.SidecarConfigName), modelConfigJson);
+        if (classNames is not null) AtomicFile.WriteAllText(File(ClassNamesName), JsonSerializer.Serialize(classNames));
+    }
+
+    /// <summary>The class names in <see cref="ClassNamesName"/>, or null when the run has none.</summary>
+    public IReadOnlyList<string>? ReadClassNames()
+    {
+        var path = File(ClassNamesName);
+        if (!System.IO.File.Exists(path)) return null;
+        string[]? names;
+        try { names = JsonSerializer.Deserialize<string[]>(BoundedRead.SmallText(path)); }
+        catch (JsonException e) { throw new MobileOneException($"{path}: not a JSON array of class names ({e.Message})"); }
+        if (names is null || names.Length == 0 || names.Any(n => n is null))
+            throw new MobileOneException($"{path}: expected a non-empty JSON array of class names");
+        return names;
+    }
+
+    /// <summary>
+    /// Copies the files that describe the run's model and data (<see cref="ConfigName"/>, the model's configuration
+    /// and <see cref="ClassNamesName"/>) into <paramref name="folder"/>, so that a checkpoint derived from the run and
+    /// written there is read and deployed as the run's. Returns false, copying nothing, when the folder already holds
+    /// any of them: another run's description is never overwritten.
+    /// </summary>
+    public bool CopyDescriptionTo(string folder)
+    {
+        var target = System.IO.Path.GetFullPath(folder);
+        if (target == Path) return true;
+        string[] names = [ConfigName, MobileOneCheckpoint.SidecarConfigName, ClassNamesName];
+        if (names.Any(n => System.IO.File.Exists(System.IO.Path.Combine(target, n)))) return false;
+        foreach (var name in names.Where(n => System.IO.File.Exists(File(n))))
+            AtomicFile.WriteAllText(System.IO.Path.Combine(target, name), BoundedRead.SmallText(File(name)));
+        return true;
     }
 
     /// <summary>Reads the configuration of a run to resume.</summary>
     public TrainOptions ReadConfig()
     {
-        var path = File("config.json");
-        if (!System.IO.File.Exists(path)) throw new MobileOneException($"{Path}: no config.json; not a training run folder");
+        var path = File(ConfigName);
+        if (!System.IO.File.Exists(path)) throw new MobileOneException($"{Path}: no {ConfigName}; not a training run folder");
         return TrainOptions.FromJson(IO.BoundedRead.SmallText(path), path);
     }
 

@@ -177,12 +177,7 @@ public sealed record TrainOptions
     }
 
     /// <summary>The options of the run whose folder holds <paramref name="checkpoint"/>, if it is one.</summary>
-    private static TrainOptions? PretrainingRun(string checkpoint)
-    {
-        var folder = new FileInfo(checkpoint).Directory;
-        if (folder is null || !File.Exists(Path.Combine(folder.FullName, "config.json"))) return null;
-        return new RunFolder(folder.FullName).ReadConfig();
-    }
+    private static TrainOptions? PretrainingRun(string checkpoint) => RunFolder.Of(checkpoint)?.ReadConfig();
 
     /// <summary>
     /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard

@@ -64,7 +64,7 @@ public static class Trainer
         }
         else
         {
-            run.WriteConfig(options, task.ModelConfigJson);
+            run.WriteConfig(options, task.ModelConfigJson, task.ClassNames);
             observer.Message($"training {task.Description}");
         }
         observer.Started(state.Position.Step, total, perEpoch, run.Path);
