@@ -63,22 +63,11 @@ public sealed record DetectorConfig(
     }
 
     /// <summary>The configuration as JSON (<c>model_config.json</c> of a detection run).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
+    public string ToJson() => Training.TaskConfigJson.Write(this);
 
     /// <summary>Reads a configuration written by <see cref="ToJson"/>; a clear error naming <paramref name="source"/> otherwise.</summary>
-    public static DetectorConfig FromJson(string json, string source)
-    {
-        try
-        {
-            var config = JsonSerializer.Deserialize<DetectorConfig>(json) ?? throw new JsonException("empty");
-            if (config.Task != DetectionTask) throw new JsonException($"task '{config.Task}', not '{DetectionTask}'");
-            return config.Validate(source);
-        }
-        catch (JsonException e)
-        {
-            throw new MobileOneException($"{source}: not a detector configuration ({e.Message})");
-        }
-    }
+    public static DetectorConfig FromJson(string json, string source) =>
+        Training.TaskConfigJson.Read<DetectorConfig>(json, source, DetectionTask, c => c.Task, (c, where) => c.Validate(where), "detector");
 
     /// <summary>
     /// The data set's categories in label order (label 1 is the first): their COCO ids and names, so that a trained

@@ -93,20 +93,9 @@ public sealed record SegmenterConfig(
     }
 
     /// <summary>The configuration as JSON (<c>model_config.json</c> of a segmentation run).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true });
+    public string ToJson() => Training.TaskConfigJson.Write(this);
 
     /// <summary>Reads a configuration written by <see cref="ToJson"/>; a clear error naming <paramref name="source"/> otherwise.</summary>
-    public static SegmenterConfig FromJson(string json, string source)
-    {
-        try
-        {
-            var config = JsonSerializer.Deserialize<SegmenterConfig>(json) ?? throw new JsonException("empty");
-            if (config.Task != SegmentationTask) throw new JsonException($"task '{config.Task}', not '{SegmentationTask}'");
-            return config.Validate(source);
-        }
-        catch (JsonException e)
-        {
-            throw new MobileOneException($"{source}: not a segmenter configuration ({e.Message})");
-        }
-    }
+    public static SegmenterConfig FromJson(string json, string source) =>
+        Training.TaskConfigJson.Read<SegmenterConfig>(json, source, SegmentationTask, c => c.Task, (c, where) => c.Validate(where), "segmenter");
 }
