@@ -118,9 +118,9 @@ internal static class DetectCommand
         {
             var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var path = parsed.GetValue(image)!.FullName;
-            var found = DetectorPrediction.Predict(detector, path, parsed.GetValue(minScore));
+            var (found, drawn) = DetectorPrediction.PredictAndDraw(detector, path, parsed.GetValue(minScore));
             var png = parsed.GetValue(draw) ?? Path.GetFileNameWithoutExtension(path) + "_detections.png";
-            IO.AtomicFile.WriteAllBytes(png, DetectionDrawing.Png(Data.ImageDecoder.Decode(path), found.Boxes, detector.Config.LabelName));
+            IO.AtomicFile.WriteAllBytes(png, drawn);
             console.Out.WriteLine(found.ToJson(detector.Config));
             console.Error.WriteLine($"{found.Boxes.Count} objects; drawn in {png}");
             return 0;

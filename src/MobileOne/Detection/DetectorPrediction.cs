@@ -26,11 +26,15 @@ public sealed record ImageDetections(string Image, int Width, int Height, IReadO
 /// <summary>Runs a detector on image files: resized to its input, normalised to [-1, 1] as it was trained, SSD's post-processing, boxes in the file's pixels.</summary>
 public static class DetectorPrediction
 {
-    /// <summary>The detections scoring at least <paramref name="minScore"/> on the image at <paramref name="path"/>.</summary>
-    public static ImageDetections Predict(LoadedDetector detector, string path, double minScore)
+    /// <summary>
+    /// The detections scoring at least <paramref name="minScore"/> on the image at <paramref name="path"/>, and a PNG of
+    /// the image with them drawn (<see cref="DetectionDrawing"/>), from one decoding of the file.
+    /// </summary>
+    public static (ImageDetections Found, byte[] Drawn) PredictAndDraw(LoadedDetector detector, string path, double minScore)
     {
         var image = ImageDecoder.Decode(path);
-        return new ImageDetections(path, image.Width, image.Height, Predict(detector, image, minScore));
+        var found = new ImageDetections(path, image.Width, image.Height, Predict(detector, image, minScore));
+        return (found, DetectionDrawing.Png(image, found.Boxes, detector.Config.LabelName));
     }
 
     /// <summary>The detections scoring at least <paramref name="minScore"/> on <paramref name="image"/>.</summary>
