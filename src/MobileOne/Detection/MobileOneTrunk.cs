@@ -22,10 +22,9 @@ public sealed class MobileOneTrunk : FeatureTrunk
         if (MapStages.Count == 0 || MapStages[0] < 0 || MapStages[^1] > 4)
             throw new MobileOneException($"a MobileOne trunk returns maps of stages 0 to 4, not [{string.Join(", ", MapStages)}]");
         this.network = [network];
-        stages = network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal))
-            .Select(c => (nn.Module<Tensor, Tensor>)c.module).ToArray();
-        foreach (var (name, module) in network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal)))
-            register_module(name, module);
+        var named = network.named_children().Where(c => c.name.StartsWith("stage", StringComparison.Ordinal)).ToList();
+        stages = named.Select(c => (nn.Module<Tensor, Tensor>)c.module).ToArray();
+        foreach (var (name, module) in named) register_module(name, module);
         var levels = network.FeatureLevels;
         OutChannels = MapStages.Select(s => levels[s].Channels).ToArray();
     }
