@@ -80,7 +80,7 @@ internal static class DetectCommand
             var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var set = DetectionData.Split(parsed.GetValue(data)!, parsed.GetValue(split)!);
             var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers),
-                (which, done, all) => { if (done == all) console.Error.WriteLine($"{which}: {all} images scored"); });
+                (done, all) => { if (done == all) console.Error.WriteLine($"{all} images scored"); });
             if (parsed.GetValue(detections) is { } path) CocoResults.Save(path, report.Model.Detections);
             if (parsed.GetValue(json))
                 console.Out.WriteLine($"{{\"model\": {report.Model.Stats.ToJson()}, \"folded\": {report.Folded?.Stats.ToJson() ?? "null"}, " +

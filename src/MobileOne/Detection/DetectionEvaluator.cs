@@ -31,50 +31,74 @@ public sealed record DetectorEvalReport(DetectionEvaluation Model, DetectionEval
 public static class DetectionEvaluator
 {
     /// <summary>Evaluates <paramref name="model"/> on <paramref name="loader"/>'s data set at <paramref name="size"/> pixels a side.</summary>
-    public static DetectionEvaluation Evaluate(SsdLite model, DetectionLoader loader, int size, Action<int, int>? progress = null, CancellationToken cancel = default)
+    public static DetectionEvaluation Evaluate(SsdLite model, DetectionLoader loader, int size, Action<int, int>? progress = null, CancellationToken cancel = default) =>
+        Evaluate([model], loader, size, progress, cancel)[0];
+
+    /// <summary>
+    /// Evaluates each of <paramref name="models"/> on <paramref name="loader"/>'s data set at <paramref name="size"/> pixels
+    /// a side, in one pass: every batch is decoded once and run through all of them.
+    /// </summary>
+    public static IReadOnlyList<DetectionEvaluation> Evaluate(IReadOnlyList<SsdLite> models, DetectionLoader loader, int size,
+        Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        bool training = model.training;
-        model.eval();
+        var modes = models.Select(m => m.training).ToArray();
+        foreach (var m in models) m.eval();
         try
         {
-            var detections = new List<CocoDetection>();
-            double lossSum = 0;
+            var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
             int images = 0;
-            var loss = new SsdLoss(model.Coder);
             using var noGrad = no_grad();
             foreach (var batch in loader.Epoch(0, 0, _ => size, cancel))
             {
-                using var scope = NewDisposeScope();
-                var (codes, logits, anchors) = Run(model, batch);
-                using (var terms = loss.Compute(codes, logits, anchors, Targets(batch)))
-                    lossSum += terms.Total().item<float>() * batch.Count;
-                for (int i = 0; i < batch.Count; i++)
-                    detections.AddRange(ToCoco(loader.Set, batch.ImageIndices[i], Postprocess(model, codes[i], logits[i], anchors, batch, i)));
+                foreach (var tally in tallies) tally.Add(batch);
                 images += batch.Count;
                 progress?.Invoke(images, loader.Set.Images.Count);
             }
-            return new DetectionEvaluation(CocoEvaluator.Evaluate(loader.Set, detections), lossSum / Math.Max(1, images), detections);
+            return tallies.Select(t => t.Result(images)).ToArray();
         }
         finally
         {
-            model.train(training);
+            for (int i = 0; i < models.Count; i++) models[i].train(modes[i]);
         }
+    }
+
+    // One model's detections and loss over the batches seen so far.
+    private sealed class Tally(SsdLite model, CocoDataset set)
+    {
+        private readonly List<CocoDetection> detections = [];
+        private readonly SsdLoss loss = new(model.Coder);
+        private double lossSum;
+
+        public void Add(DetectionBatch batch)
+        {
+            using var scope = NewDisposeScope();
+            var (codes, logits, anchors) = Run(model, batch);
+            using (var terms = loss.Compute(codes, logits, anchors, Targets(batch)))
+                lossSum += terms.Total().item<float>() * batch.Count;
+            for (int i = 0; i < batch.Count; i++)
+                detections.AddRange(ToCoco(set, batch.ImageIndices[i], Postprocess(model, codes[i], logits[i], anchors, batch, i)));
+        }
+
+        public DetectionEvaluation Result(int images) =>
+            new(CocoEvaluator.Evaluate(set, detections), lossSum / Math.Max(1, images), detections);
     }
 
     /// <summary>
     /// Evaluates <paramref name="detector"/> on <paramref name="set"/> at its input size, and its folded form too when
-    /// its backbone folds.
+    /// its backbone folds, both in one pass over the images.
     /// </summary>
     public static DetectorEvalReport EvaluateCheckpoint(LoadedDetector detector, CocoDataset set, int batchSize, int workers,
-        Action<string, int, int>? progress = null, CancellationToken cancel = default)
+        Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         var loader = new DetectionLoader(set, null, SsdLite.Normalization, batchSize, shuffle: false, seed: 0, workers);
         int size = detector.Config.ImageSize;
-        var model = Evaluate(detector.Model, loader, size, (done, all) => progress?.Invoke("model", done, all), cancel);
         var folded = DetectorCheckpoint.Fold(detector.Model);
-        if (ReferenceEquals(folded, detector.Model)) return new DetectorEvalReport(model, null);
+        if (ReferenceEquals(folded, detector.Model)) return new DetectorEvalReport(Evaluate(detector.Model, loader, size, progress, cancel), null);
         using (folded)
-            return new DetectorEvalReport(model, Evaluate(folded, loader, size, (done, all) => progress?.Invoke("folded", done, all), cancel));
+        {
+            var both = Evaluate([detector.Model, folded], loader, size, progress, cancel);
+            return new DetectorEvalReport(both[0], both[1]);
+        }
     }
 
     /// <summary>Box codes, logits (float32) and anchors of a batch.</summary>
