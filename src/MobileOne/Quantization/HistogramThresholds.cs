@@ -24,7 +24,9 @@ public static class HistogramThresholds
     /// The number of leading bins i (from <paramref name="levels"/> to all) that minimises KL(P || Q): P the first
     /// i bins with every count beyond them added to the last; Q the same i bins merged into <paramref name="levels"/>
     /// groups (what the quantised tensor can tell apart), each group's count spread evenly over the bins of the
-    /// group that P does not leave empty. The first minimum wins, so the answer is deterministic.
+    /// group that P does not leave empty. The first minimum wins, so the answer is deterministic. The first bin counts
+    /// as the second does: after a ReLU it holds every exact zero, a spike that zero point 0 encodes exactly, and that
+    /// would otherwise make every merge of it with its neighbours look costly and drive the threshold to the smallest tried.
     /// </summary>
     public static int EntropyBins(IReadOnlyList<long> histogram, int levels)
     {
@@ -32,6 +34,7 @@ public static class HistogramThresholds
         if (levels < 1) throw new ArgumentOutOfRangeException(nameof(levels));
         if (n <= levels) return n;
         var counts = histogram.Select(c => (double)c).ToArray();
+        counts[0] = counts[1];
         var beyond = new double[n + 1];
         for (int i = n - 1; i >= 0; i--) beyond[i] = beyond[i + 1] + counts[i];
         if (beyond[0] == 0) return n;
@@ -65,19 +68,24 @@ public static class HistogramThresholds
             }
             for (int j = start; j < end; j++) q[j] = p[j] > 0 ? sum / used : 0;
         }
-        double pTotal = 0, qTotal = 0;
-        for (int j = 0; j < bins; j++) { pTotal += p[j]; qTotal += q[j]; }
-        if (qTotal == 0) return double.PositiveInfinity;
+        Normalize(p, bins);
+        Normalize(q, bins);
         double kl = 0;
-        for (int j = 0; j < bins; j++)
-        {
-            if (p[j] == 0) continue;
-            double pj = p[j] / pTotal;
-            // The last bin holds the outliers that Q (built from the clipped counts alone) may lack entirely:
-            // a Q of zero where P has mass is an infinite divergence, i.e. a threshold that cannot win.
-            if (q[j] == 0) return double.PositiveInfinity;
-            kl += pj * Math.Log(pj / (q[j] / qTotal));
-        }
+        for (int j = 0; j < bins; j++) kl += p[j] * Math.Log(p[j] / q[j]);
         return kl;
+    }
+
+    private const double Epsilon = 1e-4;
+
+    // Scales the first `bins` values to sum to 1 with Epsilon in every empty bin (the others shrunk to make room,
+    // at most 2048 x 1e-4 of the mass): the outliers piled into P's last bin may find Q empty there, and a divergence
+    // of log(1/0) would rule out every threshold but the largest.
+    private static void Normalize(double[] d, int bins)
+    {
+        double total = 0;
+        int zeros = 0;
+        for (int j = 0; j < bins; j++) { total += d[j]; if (d[j] == 0) zeros++; }
+        double keep = total > 0 ? (1 - Epsilon * zeros) / total : 0;
+        for (int j = 0; j < bins; j++) d[j] = d[j] == 0 ? Epsilon : d[j] * keep;
     }
 }
