@@ -31,6 +31,7 @@ public static class CliApp
             BenchCommand.Create(console),
             TrainCommand.Create(console),
             EvalCommand.Create(console),
+            QuantizeCommand.Create(console),
             DataCommand.Create(console),
             QuickstartCommand.Create(console),
             ZooCommand.Create(console),

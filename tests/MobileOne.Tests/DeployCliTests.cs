@@ -171,6 +171,7 @@ public sealed class DeployCliTests : FileTest
         var rows = JsonDocument.Parse(r.Out).RootElement.GetProperty("rows");
         Assert.Equal(["s0", "s1", "s2", "s3", "s4"], rows.EnumerateArray().Select(x => x.GetProperty("variant").GetString()));
         Assert.All(rows.EnumerateArray(), x => Assert.True(x.GetProperty("onnx_speedup").GetDouble() > 0));
+        Assert.All(rows.EnumerateArray(), x => Assert.True(x.GetProperty("onnx_int8_speedup").GetDouble() > 0));
     }
 
     [Fact]

@@ -27,7 +27,7 @@ internal static class BenchCommand
         var size = new InputSizeOption("Input size: N or HxW (default 224; a checkpoint's training run's size; an ONNX graph with a fixed size runs at its own).");
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs first.", DefaultValueFactory = _ => 20 };
         var runs = new Option<int>("--runs") { Description = "Timed runs (default 200; 50 with --compare).", };
-        var compare = new Option<bool>("--compare") { Description = "S0-S4, fused and unfused, ONNX Runtime and TorchSharp, side by side." };
+        var compare = new Option<bool>("--compare") { Description = "S0-S4, fused and unfused, ONNX Runtime and TorchSharp, side by side; on ONNX Runtime also the fused model quantised to int8." };
         var peak = new Option<bool>("--peak") { Description = "Also measure the SGEMM GFLOP/s ceiling on the same threads and how close each model gets." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var train = new Option<bool>("--train") { Description = "Measure training throughput instead: forward, backward and an SGD step of the train-time model on random data." };

@@ -3,29 +3,49 @@ using System.Globalization;
 using System.Text.Json;
 using MobileOne.Data;
 using MobileOne.Checkpoints;
+using MobileOne.Inference;
 using MobileOne.Reparameterization;
 using MobileOne.Training;
 
 namespace MobileOne.Cli.Commands;
 
-/// <summary><c>mobileone eval</c>: accuracy of a checkpoint, fused and unfused, with their agreement.</summary>
+/// <summary><c>mobileone eval</c>: accuracy of a checkpoint, fused and unfused, with their agreement; or of an ONNX classifier, float or int8.</summary>
 internal static class EvalCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("eval", "Evaluate a checkpoint on a validation set: top-1, top-5, per-class accuracy, a confusion-matrix PNG; the train-time and fused forms both, with their agreement.");
+        var command = new Command("eval", "Evaluate a checkpoint on a validation set: top-1, top-5, per-class accuracy, a confusion-matrix PNG; the train-time and fused forms both, with their agreement. " +
+                                          "Or evaluate an ONNX classifier (float or int8) in ONNX Runtime, with the preprocessing its metadata records.");
         var data = new Option<string>("--data") { Description = "fashion-mnist (its 10,000 test images), a folder of MNIST-format IDX files (its t10k files), or a folder with val/CLASS/*.jpg.", Required = true };
-        var checkpoint = SharedOptions.Checkpoint("Checkpoint (any layout). A training run's config.json beside it gives the preprocessing.");
+        var checkpoint = SharedOptions.OptionalCheckpoint("Checkpoint (any layout). A training run's config.json beside it gives the preprocessing.");
+        var onnx = new Option<FileInfo?>("--onnx") { Description = "An exported ONNX classifier (float or int8) to evaluate in ONNX Runtime instead." };
         var model = new ModelOptions(command);
         var size = new Option<int?>("--image-size") { Description = "Evaluation size (default: the run's, else 224 for an ImageFolder and the images' own size for IDX data)." };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
         var subset = new Option<int>("--subset") { Description = "Evaluate at most N images (class-balanced).", DefaultValueFactory = _ => 0 };
         var confusion = new Option<string?>("--confusion") { Description = "Where to write the confusion-matrix PNG (default: beside the checkpoint)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        foreach (var o in new Option[] { data, checkpoint, size, batch, subset, confusion, json }) command.Add(o);
+        foreach (var o in new Option[] { data, checkpoint, onnx, size, batch, subset, confusion, json }) command.Add(o);
         CliValidation.AtLeast(batch, 1);
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null)) r.AddError("give one of --checkpoint or --onnx");
+            if (r.GetResult(onnx) is not null && (r.GetResult(size) is not null || r.GetResult(model.Variant) is { Implicit: false } || r.GetResult(model.Config) is not null))
+                r.AddError("an ONNX model brings its own size and architecture; --image-size, --variant and --config go with --checkpoint");
+        });
         command.SetAction(parsed =>
         {
+            string ConfusionPath(string model) => parsed.GetValue(confusion) ?? Path.Combine(Path.GetDirectoryName(model)!, Path.GetFileName(model).Split('.')[0] + "_confusion.png");
+            if (parsed.GetValue(onnx) is { } file)
+            {
+                using var engine = new OnnxEngine(file.FullName);
+                var set = TrainingData.ValidationSet(parsed.GetValue(data)!, parsed.GetValue(subset));
+                var result = Evaluator.Evaluate(engine, set, parsed.GetValue(batch));
+                var plot = ConfusionPath(file.FullName);
+                TrainingPlots.Confusion(result, plot);
+                Report(console, set.Description, result, null, plot, parsed.GetValue(json));
+                return 0;
+            }
             var path = parsed.GetValue(checkpoint)!.FullName;
             var loaded = MobileOneCheckpoint.Load(path, model.Resolve(parsed));
             var options = RunOptionsBeside(path, parsed.GetValue(data)!, loaded.Model.Config.InChannels);
@@ -42,7 +62,7 @@ internal static class EvalCommand
                 using var folded = Reparameterizer.Fuse(loaded.Model, console.Warn);
                 fused = Evaluator.Evaluate(folded, loader, options.ImageSize, val.ClassNames);
             }
-            var png = parsed.GetValue(confusion) ?? Path.Combine(Path.GetDirectoryName(path)!, Path.GetFileName(path).Split('.')[0] + "_confusion.png");
+            var png = ConfusionPath(path);
             TrainingPlots.Confusion(main, png);
             Report(console, val.Description, main, fused, png, parsed.GetValue(json));
             return 0;

@@ -8,6 +8,22 @@ namespace MobileOne.Training;
 /// <summary>Runs a model over a loader in eval mode: loss, top-1, top-5, confusion matrix, predictions.</summary>
 public static class Evaluator
 {
+    /// <summary>
+    /// Evaluates an ONNX classifier on <paramref name="val"/> with the preprocessing its metadata records, <paramref name="batchSize"/>
+    /// images per run; the loss is plain cross-entropy.
+    /// </summary>
+    public static EvaluationResult Evaluate(Inference.OnnxEngine engine, IImageDataset val, int batchSize, int workers = 1)
+    {
+        if (val.ClassNames.Count != engine.NumClasses)
+            throw new MobileOneException($"{val.Description} has {val.ClassNames.Count} classes; {engine.Source} has {engine.NumClasses} outputs");
+        var pre = engine.Preprocessing();
+        var loader = new DataLoader(val, (img, _, _, _, dst) => pre.ProcessInto(img, dst), batchSize, pre.Channels, shuffle: false, dropLast: false, seed: 0, workers);
+        var tally = new EvaluationTally(val.ClassNames);
+        foreach (var batch in loader.Epoch(0, 0, _ => (pre.Size, 1.0)))
+            tally.AddLogits(engine.Run(batch.Images, batch.Count, batch.Size, batch.Size), batch.Labels);
+        return tally.Result();
+    }
+
     /// <summary>Evaluates <paramref name="model"/> (put in eval mode; its mode is restored afterwards).</summary>
     public static EvaluationResult Evaluate(MobileOneModel model, DataLoader loader, int size, IReadOnlyList<string> classNames, double labelSmoothing = 0)
     {
@@ -15,10 +31,7 @@ public static class Evaluator
         model.eval();
         var dtype = model.Stem.parameters().First().dtype;
         int k = model.Config.NumClasses;
-        var confusion = new long[k, k];
-        var predictions = new List<int>();
-        double lossSum = 0;
-        long top5 = 0;
+        var tally = new EvaluationTally(classNames);
         try
         {
             using var noGrad = no_grad();
@@ -28,26 +41,14 @@ public static class Evaluator
                 var x = tensor(batch.Images, [batch.Count, batch.Channels, batch.Size, batch.Size]).to(dtype);
                 var y = tensor(batch.Labels);
                 var logits = model.forward(x).to(float32);
-                lossSum += LabelSmoothing.CrossEntropy(logits, y, labelSmoothing).item<float>() * batch.Count;
-                var top = logits.topk(Math.Min(5, k), 1).indexes.data<long>().ToArray();
-                int width = Math.Min(5, k);
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    int predicted = (int)top[i * width];
-                    predictions.Add(predicted);
-                    confusion[batch.Labels[i], predicted]++;
-                    for (int j = 0; j < width; j++)
-                        if (top[i * width + j] == batch.Labels[i]) { top5++; break; }
-                }
+                double loss = LabelSmoothing.CrossEntropy(logits, y, labelSmoothing).item<float>() * batch.Count;
+                tally.Add(logits.topk(Math.Min(5, k), 1).indexes.data<long>().ToArray(), Math.Min(5, k), batch.Labels, loss);
             }
         }
         finally
         {
             if (wasTraining) model.train();
         }
-        int n = predictions.Count;
-        long correct = 0;
-        for (int c = 0; c < k; c++) correct += confusion[c, c];
-        return new EvaluationResult(lossSum / n, (double)correct / n, (double)top5 / n, confusion, predictions.ToArray(), classNames);
+        return tally.Result();
     }
 }

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using MobileOne.Quantization;
+
+namespace MobileOne.Cli.Commands;
+
+/// <summary><c>mobileone quantize</c>: int8 post-training quantisation of a classifier, written as a QDQ ONNX model.</summary>
+internal static class QuantizeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("quantize", "Quantise a classifier to int8 (QDQ ONNX: uint8 activations, int8 weights, int32 biases), calibrated in ONNX Runtime, checked against the float model before it is written.");
+        var checkpoint = SharedOptions.OptionalCheckpoint("Checkpoint to quantise (folded and exported in memory first, with its training run's size and preprocessing).");
+        var onnx = new Option<FileInfo?>("--onnx") { Description = "Float ONNX classifier to quantise (its metadata gives the preprocessing)." };
+        var model = new ModelOptions(command);
+        var calibration = new Option<string>("--calibration")
+        {
+            Description = "Calibration samples: fashion-mnist (its test split), a folder of IDX files, a folder of images (searched recursively), or an .npy of preprocessed inputs [N, C, H, W].",
+            Required = true,
+        };
+        var samples = new Option<int>("--samples") { Description = "Calibration samples to use (at most).", DefaultValueFactory = _ => new QuantizationOptions().Samples };
+        var method = new Option<string>("--method") { Description = "Activation ranges: minmax, percentile (99.99 %) or entropy (KL divergence, 2048 bins).", DefaultValueFactory = _ => "minmax" };
+        method.AcceptOnlyFromAmong([.. CalibrationMethods.Names]);
+        var perChannel = new Option<bool>("--per-channel") { Description = "One weight scale per output channel (the default)." };
+        var perTensor = new Option<bool>("--per-tensor") { Description = "One weight scale per tensor." };
+        var keepFloat = new Option<string?>("--keep-float") { Description = "Comma-separated layers to leave in float: stem, classifier, node names or name prefixes (stage0)." };
+        var output = SharedOptions.Output("Int8 ONNX file to write (atomically, after the check).");
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        foreach (var o in new Option[] { checkpoint, onnx, calibration, samples, method, perChannel, perTensor, keepFloat, output, json }) command.Add(o);
+        CliValidation.AtLeast(samples, 1);
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null)) r.AddError("give one of --checkpoint or --onnx");
+            if (r.GetResult(onnx) is not null && (r.GetResult(model.Variant) is { Implicit: false } || r.GetResult(model.Config) is not null))
+                r.AddError("--variant and --config describe a checkpoint, not an ONNX model");
+            if (r.GetResult(perChannel) is not null && r.GetResult(perTensor) is not null) r.AddError("give --per-channel or --per-tensor, not both");
+        });
+        command.SetAction(parsed =>
+        {
+            var options = new QuantizationOptions
+            {
+                Samples = parsed.GetValue(samples),
+                Method = CalibrationMethods.Parse(parsed.GetValue(method)!),
+                PerChannel = !parsed.GetValue(perTensor),
+                KeepFloat = parsed.GetValue(keepFloat)?.Split(',', StringSplitOptions.TrimEntries) ?? [],
+            }.Validated();
+            string data = parsed.GetValue(calibration)!, path = parsed.GetValue(output)!.FullName;
+            var report = parsed.GetValue(onnx) is { } file
+                ? OnnxQuantizer.QuantizeOnnx(file.FullName, data, options, path)
+                : OnnxQuantizer.QuantizeCheckpoint(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed), data, options, path, console.Warn);
+            if (parsed.GetValue(json)) console.Out.WriteLine(report.ToJson());
+            else foreach (var line in report.TextLines()) console.Out.WriteLine(line);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,67 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using MobileOne.Export.Onnx;
+using MobileOne.Inference;
+
+namespace MobileOne.Quantization;
+
+/// <summary>
+/// Runs the float model in ONNX Runtime over a calibration set with the tensors to quantise exposed as extra
+/// graph outputs, and records what values each takes: min and max in a first pass, then, for the histogram
+/// methods, a histogram of magnitudes over the range the first pass found.
+/// </summary>
+internal static class Calibrator
+{
+    /// <summary>Samples per ONNX Runtime call: enough to amortise a call, few enough that every exposed activation fits in memory.</summary>
+    public const int BatchSize = 8;
+
+    /// <summary>A collector per tensor of <paramref name="tensors"/>, filled by running <paramref name="model"/> over <paramref name="set"/>.</summary>
+    public static IReadOnlyDictionary<string, RangeCollector> Collect(ModelProto model, IReadOnlyList<string> tensors, CalibrationSet set, CalibrationMethod method, string source)
+    {
+        var collectors = tensors.ToDictionary(t => t, _ => new RangeCollector());
+        var exposed = Exposed(model, tensors);
+        using var session = OnnxEngine.OpenSession(() => exposed.ToByteArray(), source, threads: 1);
+        var input = session.InputMetadata.Keys.Single();
+        var outputs = tensors.Where(t => t != input).ToArray();
+        bool observeInput = collectors.ContainsKey(input);
+        Pass(session, input, observeInput, outputs, set, (t, values) => collectors[t].AddRange(values, t), source);
+        if (method != CalibrationMethod.MinMax) Pass(session, input, observeInput, outputs, set, (t, values) => collectors[t].AddHistogram(values), source);
+        return collectors;
+    }
+
+    // The model with every tensor to observe declared as a graph output (type float, shape left to inference).
+    private static ModelProto Exposed(ModelProto model, IReadOnlyList<string> tensors)
+    {
+        var exposed = model.Clone();
+        var declared = exposed.Graph.Output.Select(o => o.Name).Concat(exposed.Graph.Input.Select(i => i.Name)).ToHashSet();
+        foreach (var t in tensors.Where(t => !declared.Contains(t)))
+            exposed.Graph.Output.Add(new ValueInfoProto
+            {
+                Name = t,
+                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+            });
+        return exposed;
+    }
+
+    private delegate void Observe(string tensor, ReadOnlySpan<float> values);
+
+    private static void Pass(InferenceSession session, string input, bool observeInput, string[] outputs, CalibrationSet set, Observe observe, string source)
+    {
+        using var runOptions = new RunOptions();
+        foreach (var (data, n) in set.Batches(BatchSize))
+        {
+            if (observeInput) observe(input, data);
+            using var value = OrtValue.CreateTensorValueFromMemory(data, [n, set.Channels, set.Height, set.Width]);
+            try
+            {
+                using var results = session.Run(runOptions, [input], [value], outputs);
+                for (int i = 0; i < outputs.Length; i++) observe(outputs[i], results[i].GetTensorDataAsSpan<float>());
+            }
+            catch (OnnxRuntimeException e)
+            {
+                var what = $"calibrating on a {n}x{set.Channels}x{set.Height}x{set.Width} batch";
+                throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(source, what) : new MobileOneException($"{source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
+            }
+        }
+    }
+}
