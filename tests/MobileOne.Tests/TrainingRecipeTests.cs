@@ -104,6 +104,32 @@ public class TrainingRecipeTests
         Assert.True(TensorAssert.MaxAbsDiff(a, b) < 1e-6, $"max diff {TensorAssert.MaxAbsDiff(a, b)}");
     }
 
+    [Theory]
+    [InlineData(1.0)]   // the gradients' norm (5) is scaled down to 1
+    [InlineData(10.0)]  // a limit above the norm leaves them alone
+    public void SgdClipsTheGradientsJointNormAsPyTorch(double maxNorm)
+    {
+        using var scope = NewDisposeScope();
+        var a = nn.Parameter(ones(2));
+        var b = nn.Parameter(ones(1));
+        var a2 = nn.Parameter(ones(2));
+        var b2 = nn.Parameter(ones(1));
+        var mine = new Sgd([("a", a), ("b", b)], momentum: 0.9, decayNormAndBias: true) { LearningRate = 0.1, WeightDecay = 0.01, MaxGradNorm = maxNorm };
+        var theirs = optim.SGD([a2, b2], 0.1, momentum: 0.9, weight_decay: 0.01);
+        for (int i = 0; i < 3; i++)
+        {
+            a.grad = tensor(new float[] { 3, 0 });
+            b.grad = tensor(new float[] { 4 });
+            a2.grad = a.grad.clone();
+            b2.grad = b.grad.clone();
+            nn.utils.clip_grad_norm_([a2, b2], maxNorm);
+            mine.Step();
+            theirs.step();
+        }
+        Assert.True(TensorAssert.MaxAbsDiff(a, a2) < 1e-6 && TensorAssert.MaxAbsDiff(b, b2) < 1e-6,
+            $"max diff {TensorAssert.MaxAbsDiff(a, a2)}, {TensorAssert.MaxAbsDiff(b, b2)}");
+    }
+
     [Fact]
     public void SgdByHand()
     {

@@ -94,6 +94,7 @@ internal static class TrainingFlags
         F("--freeze-stages", "Freeze the first N of the five stages (stem, stage1..stage4): weights and BatchNorm statistics; 5 trains the classifier alone.",
             (o, v) => o with { FreezeStages = v }, o => o.FreezeStages),
         F("--head-lr-mult", "Factor on the learning rate of the layers new to the task (the classifier; a detector's extra layers and heads), e.g. 10 on pretrained features.", (o, v) => o with { HeadLrMult = v }, o => o.HeadLrMult),
+        F("--clip-grad-norm", "Clip the gradients' joint L2 norm to this before each update (0 = off).", (o, v) => o with { ClipGradNorm = v }, o => o.ClipGradNorm),
         F("--dropout", "Dropout before the classifier.", (o, v) => o with { Dropout = v }, o => o.Dropout),
         BoxAugment(),
     ];

@@ -44,6 +44,12 @@ public sealed class Sgd : IDisposable
     /// <summary>Weight decay of the next step (applied to the decayed group).</summary>
     public double WeightDecay { get; set; }
 
+    /// <summary>
+    /// When positive, the largest L2 norm of all gradients together: a larger one is scaled down to it before the
+    /// update (PyTorch's <c>clip_grad_norm_</c>). 0: no clipping.
+    /// </summary>
+    public double MaxGradNorm { get; set; }
+
     /// <summary>Number of parameters with and without weight decay.</summary>
     public (int Decayed, int NotDecayed) GroupSizes => (parameters.Count(p => p.Decay), parameters.Count(p => !p.Decay));
 
@@ -54,6 +60,7 @@ public sealed class Sgd : IDisposable
         // Explicit scalars, not one implicit scalar per operation (see Scalars).
         using var decay = WeightDecay.ToScalar();
         using var m = Momentum.ToScalar();
+        using var clip = ClipFactor().ToScalar();
         foreach (var (name, p, decayed, scale) in parameters)
         {
             // Every temporary of the update, the gradient's handle included, is freed before the next parameter's.
@@ -61,6 +68,7 @@ public sealed class Sgd : IDisposable
             if (p.grad is not { } grad) continue;
             var weight = master.TryGetValue(name, out var w) ? w : (Tensor)p;
             var g = grad.to(float32);
+            if (MaxGradNorm > 0) g = g.mul(clip);
             if (decayed && WeightDecay != 0) g = g.add(weight, alpha: decay);
             if (!momentum.TryGetValue(name, out var buf))
             {
@@ -76,6 +84,15 @@ public sealed class Sgd : IDisposable
             weight.sub_(update.mul(lr));
             if (!ReferenceEquals(weight, p)) p.copy_(weight);
         }
+    }
+
+    // The factor that brings the gradients' joint norm down to MaxGradNorm, or 1.
+    private double ClipFactor()
+    {
+        if (MaxGradNorm <= 0) return 1;
+        using var scope = NewDisposeScope();
+        double sumSquares = parameters.Where(p => p.Param.grad is not null).Sum(p => p.Param.grad!.to(float64).pow(2).sum().item<double>());
+        return Math.Min(1, MaxGradNorm / (Math.Sqrt(sumSquares) + 1e-6));
     }
 
     /// <summary>Clears the gradients.</summary>

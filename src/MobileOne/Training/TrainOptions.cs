@@ -124,6 +124,13 @@ public sealed record TrainOptions
     /// <summary>Factor on the learning rate of the classifier (fine-tuning often gives a new head a larger one).</summary>
     public double HeadLrMult { get; init; } = 1;
 
+    /// <summary>
+    /// When positive, the gradients' joint L2 norm is clipped to it before each update (0: no clipping). It keeps the
+    /// first steps from a random start, whose gradients are large beside the weights, from inflating the weights of the
+    /// early layers, which BatchNorm makes scale-free, and so slowing their learning for the rest of the run.
+    /// </summary>
+    public double ClipGradNorm { get; init; }
+
     /// <summary>Dropout before the classifier (0: none).</summary>
     public double Dropout { get; init; }
 
@@ -274,6 +281,7 @@ public sealed record TrainOptions
         Require(CheckpointEvery >= 0 && MaxSteps >= 0 && TrainSubset >= 0 && ValSubset >= 0 && TimeBudgetSeconds >= 0,
             "checkpoint interval, step limit, subsets and time budget must be 0 (off) or more");
         Require(FreezeStages is >= 0 and <= 5, $"frozen stages must be 0 to 5 (stem and four stages), found {FreezeStages}");
+        Require(ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm), $"the gradient-norm limit must be 0 (off) or positive, found {ClipGradNorm}");
         Require(HeadLrMult > 0 && double.IsFinite(HeadLrMult), $"the head's learning-rate factor must be positive, found {HeadLrMult}");
         Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1), found {Dropout}");
         Resolutions();

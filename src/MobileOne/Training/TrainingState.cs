@@ -51,7 +51,10 @@ public sealed class TrainingState : IDisposable
             if (!resuming) task.Initialize(model, log);
             var dtype = options.Bf16 ? ScalarType.BFloat16 : ScalarType.Float32;
             if (options.Bf16) model.to(dtype);
-            var sgd = new Sgd(model.named_parameters(), options.Momentum, options.Nesterov, options.DecayNormAndBias, task.LearningRateScale);
+            var sgd = new Sgd(model.named_parameters(), options.Momentum, options.Nesterov, options.DecayNormAndBias, task.LearningRateScale)
+            {
+                MaxGradNorm = options.ClipGradNorm,
+            };
             var ema = options.EmaDecay > 0 ? new ModelEma(model, task.CreateModel(), options.EmaDecay) : null;
             var schedule = CosineSchedule.ForRun(options.EffectiveLr, options.MinLr, (int)Math.Round(options.WarmupEpochs * stepsPerEpoch), (int)totalSteps,
                 options.WeightDecay, options.WeightDecayEnd, log);
