@@ -106,6 +106,9 @@ public sealed class DetectVerbsCliTests : FileTest
         var (data, run) = TrainTiny();
         foreach (var f in new[] { "best.pth.tar", "last.pth.tar", "model_config.json", "metrics.jsonl", "loss.png", "mAP.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
+        // The run's recorded model is the one trained, at the size given on the command line, not the preset's 320.
+        var recorded = new Training.RunFolder(run).ReadConfig();
+        Assert.Equal(64, Detection.DetectorConfig.FromJson(recorded.Model, "config.json").ImageSize);
 
         var e = CliTests.Run("detect", "eval", "--checkpoint", Path.Combine(run, "best.pth.tar"), "--data", data, "--json", "--detections", Dir.File("results.json"));
         Assert.True(e.Code == 0, e.Err);

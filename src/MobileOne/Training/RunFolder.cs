@@ -53,7 +53,8 @@ public sealed class RunFolder
     /// </summary>
     public void WriteConfig(TrainOptions o, string modelConfigJson, IReadOnlyList<string>? classNames = null)
     {
-        AtomicFile.WriteAllText(File(ConfigName), o.ToJson());
+        // The model as the task built it (a flag such as the image size may have changed it since the preset).
+        AtomicFile.WriteAllText(File(ConfigName), (o with { Model = modelConfigJson }).ToJson());
         AtomicFile.WriteAllText(File(MobileOneCheckpoint.SidecarConfigName), modelConfigJson);
         if (classNames is not null) AtomicFile.WriteAllText(File(ClassNamesName), JsonSerializer.Serialize(classNames));
     }
