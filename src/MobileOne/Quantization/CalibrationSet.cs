@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace MobileOne.Quantization;
 
 /// <summary>
-/// The inputs calibration runs a model on, already preprocessed: images of a data set (<c>fashion-mnist</c>'s test
-/// split, a folder of IDX files), of a folder (every image file under it, decoded with SkiaSharp), or the rows of
-/// an <c>.npy</c> array [N, C, H, W]. Always the same samples in the same order for the same request.
+/// The inputs calibration runs a model on, already preprocessed: images of a data set's training split
+/// (<c>fashion-mnist</c>, a folder of IDX files), so that the test split an evaluation uses stays unseen; of a
+/// folder (every image file under it, decoded with SkiaSharp); or the rows of an <c>.npy</c> array [N, C, H, W]. Always the same samples in the same order for the same request.
 /// </summary>
 public sealed class CalibrationSet
 {
@@ -50,7 +50,7 @@ public sealed class CalibrationSet
         if (spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return FromNpy(spec, channels, height, width, samples);
         if (height != width || preprocessing.Size != height || preprocessing.Channels != channels)
             throw new MobileOneException($"calibration images are preprocessed to {preprocessing.Channels}x{preprocessing.Size}x{preprocessing.Size}; the model takes {channels}x{height}x{width} (give an .npy of its inputs instead)");
-        if (TrainingData.IsIdx(spec)) return FromImages(new DatasetSubset(TrainingData.LoadIdx(spec, train: false), samples), preprocessing);
+        if (TrainingData.IsIdx(spec)) return FromImages(new DatasetSubset(TrainingData.LoadIdx(spec, train: true), samples), preprocessing);
         if (Directory.Exists(spec)) return FromFolder(spec, preprocessing, samples);
         throw new MobileOneException($"calibration set not found: {spec} (expected {TrainingData.FashionMnistName}, a folder of images or of IDX files, or an .npy file)");
     }
