@@ -83,20 +83,7 @@ public sealed class DetectVerbsCliTests : FileTest
     public void AResumedRunEndsWithTheWeightsOfAnUninterruptedOne()
     {
         var data = TinyMosaic();
-        Assert.Equal(0, Train(data, Dir.File("straight")).Code);
-        var stopped = Train(data, Dir.File("broken"), "--max-steps", "2");
-        Assert.True(stopped.Code == 0, stopped.Err);
-        var resumed = CliTests.Run("detect", "train", "--resume", Dir.File("broken"));
-        Assert.True(resumed.Code == 0, resumed.Err);
-        var a = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("straight"), "last.pth.tar"));
-        var b = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("broken"), "last.pth.tar"));
-        Assert.Equal(a.Keys, b.Keys);
-        foreach (var key in a.Keys)
-        {
-            using var x = a[key].ToTorch();
-            using var y = b[key].ToTorch();
-            Assert.True(x.equal(y).all().item<bool>(), key);
-        }
+        CliTests.AssertResumeIsExact("detect", (run, more) => Train(data, run, more), Dir.File("straight"), Dir.File("broken"), stopAt: 2);
         CliTests.AssertCleanError(CliTests.Run("detect", "train", "--resume", Dir.File("broken"), "--lr", "0.5"), 2, "--lr cannot change when resuming");
     }
 

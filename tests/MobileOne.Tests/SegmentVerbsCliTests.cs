@@ -34,20 +34,7 @@ public sealed class SegmentVerbsCliTests : FileTest
     public void AResumedRunEndsWithTheWeightsOfAnUninterruptedOne()
     {
         var data = TinyMosaic();
-        Assert.Equal(0, Train(data, Dir.File("straight")).Code);
-        var stopped = Train(data, Dir.File("broken"), "--max-steps", "3");
-        Assert.True(stopped.Code == 0, stopped.Err);
-        var resumed = CliTests.Run("segment", "train", "--resume", Dir.File("broken"));
-        Assert.True(resumed.Code == 0, resumed.Err);
-        var a = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("straight"), "last.pth.tar"));
-        var b = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("broken"), "last.pth.tar"));
-        Assert.Equal(a.Keys, b.Keys);
-        foreach (var key in a.Keys)
-        {
-            using var x = a[key].ToTorch();
-            using var y = b[key].ToTorch();
-            Assert.True(x.equal(y).all().item<bool>(), key);
-        }
+        CliTests.AssertResumeIsExact("segment", (run, more) => Train(data, run, more), Dir.File("straight"), Dir.File("broken"), stopAt: 3);
         CliTests.AssertCleanError(CliTests.Run("segment", "train", "--resume", Dir.File("broken"), "--lr", "0.5"), 2, "--lr cannot change when resuming");
         CliTests.AssertCleanError(CliTests.Run("segment", "train", "--resume", Dir.File("broken"), "--aux"), 2, "--aux cannot change when resuming");
     }

@@ -61,7 +61,7 @@ public sealed class SegmentationTrainingTests(ITestOutputHelper output) : FileTe
         Assert.Equal(100, result.Steps);
         Assert.True(trained["mIoU"] >= 1.5 * background && trained["mIoU"] >= 10 * untrained.Score.MeanIoU!.Value,
             $"mIoU {trained["mIoU"]:F4} after training, {untrained.Score.MeanIoU:F4} before, {background:F4} for all background");
-        Assert.True(items >= 3, $"{items} item classes found");
+        Assert.True(items >= 2, $"{items} item classes found");
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss / 2);
         Assert.True(File.Exists(Path.Combine(result.RunDirectory, "mIoU.png")));
     }

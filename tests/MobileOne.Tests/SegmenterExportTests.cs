@@ -81,4 +81,12 @@ public sealed class SegmenterExportTests(ITestOutputHelper output) : FileTest
         Assert.Contains("the segmenter has 5 classes but its configuration 7", Message(new SegmenterExportOptions(Config("mobileone_s0") with { NumClasses = 7 })));
         Assert.False(File.Exists(path));
     }
+
+    [Fact]
+    public void BenchSegmentersTakesNoOtherModel()
+    {
+        CliTests.AssertCleanError(CliTests.Run("bench", "--segmenters", "--input-size", "224"), 2, "--segmenters measures the two segmenters itself, at 512x512");
+        CliTests.AssertCleanError(CliTests.Run("bench", "--segmenters", "--detectors"), 2, "--segmenters measures the two segmenters itself");
+        CliTests.AssertCleanError(CliTests.Run("bench", "--segmenters", "--variant", "s1"), 2, "--segmenters measures the two segmenters itself");
+    }
 }
