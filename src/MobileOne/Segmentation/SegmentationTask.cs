@@ -86,7 +86,8 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
             throw new MobileOneException($"{options.Data}: {ClassNames.Count} classes in its classes.txt; the segmenter has {config.NumClasses}");
         trainSet = SegmentationData.Open(options.Data, "train", config.NumClasses);
         valSet = SegmentationData.Open(options.Data, "val", config.NumClasses);
-        var normalization = new ImagePreprocessor { Mean = options.Mean, Std = options.Std };
+        // The network's own scaling, as predict, eval and the export use it (the run's config.json records the same values).
+        var normalization = DeepLabV3.Normalization;
         loader = new SegmentationLoader(trainSet, SegmentationAugmentation.Preset(options.SegmentAugment), normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
         valLoader = new SegmentationLoader(valSet, null, normalization, Math.Max(options.BatchSize, 8), shuffle: false, options.Seed, options.Workers);
         if (loader.BatchesPerEpoch == 0)
