@@ -103,6 +103,27 @@ public sealed class SegmentationTrainingTests(ITestOutputHelper output) : FileTe
     }
 
     [Fact]
+    public void Ade20kMasksTrainWithTheirOwnLabels()
+    {
+        // ADE20K's values: 0 ("other") ignored, 1..3 the three classes 0..2.
+        var root = Dir.File("ade");
+        foreach (var split in new[] { "train", "val" })
+        {
+            SegmentationFiles.WriteImage(Path.Combine(root, "images", split + ".png"), 32, 32);
+            SegmentationFiles.WriteMask(Path.Combine(root, "masks", split + ".png"), 32, 32, Enumerable.Range(0, 32 * 32).Select(i => (byte)(i % 4)).ToArray());
+            File.WriteAllText(Path.Combine(root, split + ".txt"), split + "\n");
+        }
+        Assert.Contains("label 3 at pixel 3 is not one of the 3 classes", Assert.Throws<MobileOneException>(() => SegmentationTask.ForRun(root, "mobileone_s0", numClasses: 3)).Message);
+        var options = SegmentationTask.ForRun(root, "mobileone_s0", numClasses: 3, maskLabels: "ade20k") with { BatchSize = 1 };
+        Assert.Equal(("ade20k", 32), (options.MaskLabels, options.ImageSize));
+        var task = new SegmentationTask(options);
+        using var model = (DeepLabV3)task.CreateModel();
+        var metrics = task.Evaluate(model);
+        Assert.Equal(3, Enumerable.Range(0, 4).Count(c => metrics.TryGet($"iou_{c}", out _)));
+        Assert.Contains("unknown mask label convention 'coco'", Assert.Throws<MobileOneException>(() => SegmentationTask.ForRun(root, "mobileone_s0", numClasses: 3, maskLabels: "coco")).Message);
+    }
+
+    [Fact]
     public void AugmentationMovesImageAndMaskTogetherAndDependsOnItsSeedAlone()
     {
         // Each pixel's red level tells its class: after any crop, flip or resize, a pixel inside a region of one label

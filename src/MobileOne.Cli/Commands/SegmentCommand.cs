@@ -26,11 +26,23 @@ internal static class SegmentCommand
         stride.AcceptOnlyFromAmong([.. SegmenterConfig.OutputStrides.Select(s => s.ToString(CultureInfo.InvariantCulture))]);
         var aux = new Option<bool>("--aux") { Description = "Add the FCN auxiliary head on the stride-8 features (its loss weighs 0.5)." };
         var init = new Option<FileInfo?>("--init") { Description = "Start the MobileOne backbone from this classification checkpoint (train-time, any layout); its classifier is left out." };
-        TrainingFlags.AddTaskTraining(command, data, [backbone, classes, stride, aux, init], "runs/segment", TrainingFlags.RecipeTask.Segment,
+        var labels = MaskLabelsOption();
+        TrainingFlags.AddTaskTraining(command, data, [backbone, classes, stride, aux, init, labels], "runs/segment", TrainingFlags.RecipeTask.Segment,
             parsed => SegmentationTask.ForRun(parsed.GetValue(data)!, parsed.GetValue(backbone)!, parsed.GetValue(init)?.FullName, parsed.GetValue(classes),
-                parsed.GetValue(stride), parsed.GetValue(aux)),
+                parsed.GetValue(stride), parsed.GetValue(aux), parsed.GetValue(labels)!),
             SegmentationTask.Train, "segment train", "mIoU", console);
         return command;
+    }
+
+    private static Option<string> MaskLabelsOption()
+    {
+        var labels = new Option<string>("--mask-labels")
+        {
+            Description = "How mask values become labels: voc (the value is the class, 255 ignored; the mosaic's too) or ade20k (0 ignored, the others one down).",
+            DefaultValueFactory = _ => "voc",
+        };
+        labels.AcceptOnlyFromAmong([.. MaskLabelNames.All.Keys]);
+        return labels;
     }
 
     private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command)
@@ -57,11 +69,12 @@ internal static class SegmentCommand
         var workers = new Option<int>("--workers") { Description = "Threads decoding images.", DefaultValueFactory = _ => 2 };
         CliValidation.AtLeast(workers, 1);
         var json = new Option<bool>("--json") { Description = "Print one JSON object: {model: {mIoU, pixel_accuracy, per_class_iou}, folded: {...} or null, max_difference}." };
-        foreach (var o in new Option[] { data, split, batch, workers, json }) command.Add(o);
+        var labels = MaskLabelsOption();
+        foreach (var o in new Option[] { data, split, labels, batch, workers, json }) command.Add(o);
         command.SetAction(parsed =>
         {
             var segmenter = Load(parsed, checkpoint);
-            var set = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, segmenter.Config.NumClasses);
+            var set = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, segmenter.Config.NumClasses, MaskLabelNames.Parse(parsed.GetValue(labels)!));
             var report = SegmentationEvaluator.EvaluateCheckpoint(segmenter, set, parsed.GetValue(batch), parsed.GetValue(workers),
                 (which, done, all) => { if (done == all) console.Error.WriteLine($"{which}: {all} images scored"); });
             if (parsed.GetValue(json))

@@ -36,22 +36,26 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
     /// <summary>
     /// The options of a new segmentation run on <paramref name="data"/> with DeepLabV3 on <paramref name="backbone"/>
     /// (optionally started from the classification checkpoint <paramref name="init"/>): as many classes as the data's
-    /// <c>classes.txt</c> names, else <paramref name="numClasses"/>; ImageNet's normalisation; a square training crop
+    /// <c>classes.txt</c> names, else <paramref name="numClasses"/>; masks read by the convention <paramref name="maskLabels"/>
+    /// (<see cref="MaskLabelNames"/>); ImageNet's normalisation; a square training crop
     /// of the first training image's shorter side, at most <see cref="MaxDefaultCrop"/>; and torchvision's recipe
     /// for a small data set on one machine (SGD at 0.02, weight decay 1e-4, 30 epochs, batch 8, no EMA).
     /// </summary>
-    public static TrainOptions ForRun(string data, string backbone, string? init = null, int? numClasses = null, int outputStride = 16, bool aux = false)
+    public static TrainOptions ForRun(string data, string backbone, string? init = null, int? numClasses = null, int outputStride = 16, bool aux = false,
+        string maskLabels = "voc")
     {
+        var labels = MaskLabelNames.Parse(maskLabels);
         var names = ClassNamesOf(data);
         int classes = names?.Count ?? numClasses
-            ?? throw new MobileOneException($"{data}: no classes.txt to count the classes by; give their number (21 for Pascal VOC, background included)");
+            ?? throw new MobileOneException($"{data}: no classes.txt to count the classes by; give their number (21 for Pascal VOC, background included; 150 for ADE20K)");
         if (names is not null && numClasses is int n && n != names.Count)
             throw new MobileOneException($"{Path.Combine(data, Data.Mosaic.MosaicGenerator.ClassesFile)} names {names.Count} classes, not {n}");
         var config = new SegmenterConfig(backbone, classes, outputStride, aux).Validate("the segmenter");
-        var first = SegmentationData.Open(data, "train", classes).Load(0).Image;
+        var first = SegmentationData.Open(data, "train", classes, labels).Load(0).Image;
         return new TrainOptions
         {
             Data = data,
+            MaskLabels = maskLabels,
             Model = config.ToJson(),
             Init = string.IsNullOrEmpty(init) ? "" : Path.GetFullPath(init),
             ImageSize = Math.Min(MaxDefaultCrop, Math.Min(first.Width, first.Height)),
@@ -84,8 +88,9 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
         ClassNames = ClassNamesOf(options.Data);
         if (ClassNames is not null && ClassNames.Count != config.NumClasses)
             throw new MobileOneException($"{options.Data}: {ClassNames.Count} classes in its classes.txt; the segmenter has {config.NumClasses}");
-        trainSet = SegmentationData.Open(options.Data, "train", config.NumClasses);
-        valSet = SegmentationData.Open(options.Data, "val", config.NumClasses);
+        var labels = MaskLabelNames.Parse(options.MaskLabels);
+        trainSet = SegmentationData.Open(options.Data, "train", config.NumClasses, labels);
+        valSet = SegmentationData.Open(options.Data, "val", config.NumClasses, labels);
         // The network's own scaling, as predict, eval and the export use it (the run's config.json records the same values).
         var normalization = DeepLabV3.Normalization;
         loader = new SegmentationLoader(trainSet, SegmentationAugmentation.Preset(options.SegmentAugment), normalization, options.BatchSize, shuffle: true, options.Seed, options.Workers);
