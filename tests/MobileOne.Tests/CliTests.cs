@@ -40,6 +40,22 @@ public sealed class CliTests : FileTest
         }
     }
 
+    /// <summary>
+    /// A task's <paramref name="verb"/> eval and predict refuse, in one line, a damaged checkpoint (its configuration beside it)
+    /// and a checkpoint without its configuration, naming the <paramref name="model"/> ("detector").
+    /// </summary>
+    internal static void AssertBadCheckpointsAreOneLine(TempDir dir, string verb, string model, string run, string data)
+    {
+        var bad = dir.File("bad.pth.tar");
+        File.WriteAllBytes(bad, [1, 2, 3, 4]);
+        File.Copy(Path.Combine(run, "model_config.json"), dir.File("model_config.json"));
+        AssertCleanError(Run(verb, "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
+        var alone = dir.File("alone");
+        Directory.CreateDirectory(alone);
+        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
+        AssertCleanError(Run(verb, "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, $"no {model} configuration");
+    }
+
     internal static void AssertCleanError((int Code, string Out, string Err) r, int code, string fragment)
     {
         Assert.Equal(code, r.Code);

@@ -118,13 +118,6 @@ public sealed class DetectVerbsCliTests : FileTest
     public void ABadCheckpointOrMissingConfigurationIsOneLine()
     {
         var (data, run) = TrainTiny();
-        var bad = Dir.File("bad.pth.tar");
-        File.WriteAllBytes(bad, [1, 2, 3, 4]);
-        File.Copy(Path.Combine(run, "model_config.json"), Dir.File("model_config.json"));
-        CliTests.AssertCleanError(CliTests.Run("detect", "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
-        var alone = Dir.File("alone");
-        Directory.CreateDirectory(alone);
-        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
-        CliTests.AssertCleanError(CliTests.Run("detect", "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, "no detector configuration");
+        CliTests.AssertBadCheckpointsAreOneLine(Dir, "detect", "detector", run, data);
     }
 }

@@ -91,14 +91,7 @@ public sealed class SegmentVerbsCliTests : FileTest
     public void BadInputsAreOneLine()
     {
         var (data, run) = TrainTiny();
-        var bad = Dir.File("bad.pth.tar");
-        File.WriteAllBytes(bad, [1, 2, 3, 4]);
-        File.Copy(Path.Combine(run, "model_config.json"), Dir.File("model_config.json"));
-        CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
-        var alone = Dir.File("alone");
-        Directory.CreateDirectory(alone);
-        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
-        CliTests.AssertCleanError(CliTests.Run("segment", "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, "no segmenter configuration");
+        CliTests.AssertBadCheckpointsAreOneLine(Dir, "segment", "segmenter", run, data);
         // A label above the classes that is not 255, met while evaluating: the mask is named.
         var maskPath = Path.Combine(data, "masks", "val", "000002.png");
         File.WriteAllBytes(maskPath, SegmentationFiles.Png(64, 64, Enumerable.Repeat((byte)12, 64 * 64).ToArray(), colourType: 0));

@@ -56,19 +56,10 @@ internal static class DetectCommand
         {
             var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var set = DetectionData.Split(parsed.GetValue(data)!, parsed.GetValue(split)!);
-            var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers),
-                (which, done, all) => { if (done == all) console.Error.WriteLine($"{which}: {all} images scored"); });
+            var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
             if (parsed.GetValue(detections) is { } path) CocoResults.Save(path, report.Model.Detections);
-            if (parsed.GetValue(json))
-                console.Out.WriteLine($"{{\"model\": {report.Model.Stats.ToJson()}, \"folded\": {report.Folded?.Stats.ToJson() ?? "null"}, " +
-                    $"\"max_difference\": {report.MaxDifference.ToString("R", CultureInfo.InvariantCulture)}}}");
-            else PrintReport(console, detector, report);
-            if (!report.Agrees)
-            {
-                console.Error.WriteLine($"error: the folded detector's statistics differ from the model's by {report.MaxDifference:G3} (allowed {DetectorEvalReport.Tolerance})");
-                return 1;
-            }
-            return 0;
+            return FoldedEvalOutput.Print(console, parsed.GetValue(json), report.Model.Stats.ToJson(), report.Folded?.Stats.ToJson(), report.MaxDifference,
+                DetectorEvalReport.Tolerance, () => PrintReport(console, detector, report), "detector's statistics");
         });
         return command;
     }

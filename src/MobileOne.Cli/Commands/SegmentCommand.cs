@@ -75,18 +75,9 @@ internal static class SegmentCommand
         {
             var segmenter = Load(parsed, checkpoint);
             var set = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, segmenter.Config.NumClasses, MaskLabelNames.Parse(parsed.GetValue(labels)!));
-            var report = SegmentationEvaluator.EvaluateCheckpoint(segmenter, set, parsed.GetValue(batch), parsed.GetValue(workers),
-                (which, done, all) => { if (done == all) console.Error.WriteLine($"{which}: {all} images scored"); });
-            if (parsed.GetValue(json))
-                console.Out.WriteLine($"{{\"model\": {report.Model.Score.ToJson()}, \"folded\": {report.Folded?.Score.ToJson() ?? "null"}, " +
-                    $"\"max_difference\": {report.MaxDifference.ToString("R", CultureInfo.InvariantCulture)}}}");
-            else PrintReport(console, segmenter, report);
-            if (!report.Agrees)
-            {
-                console.Error.WriteLine($"error: the folded segmenter's scores differ from the model's by {report.MaxDifference:G3} (allowed {SegmenterEvalReport.Tolerance})");
-                return 1;
-            }
-            return 0;
+            var report = SegmentationEvaluator.EvaluateCheckpoint(segmenter, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
+            return FoldedEvalOutput.Print(console, parsed.GetValue(json), report.Model.Score.ToJson(), report.Folded?.Score.ToJson(), report.MaxDifference,
+                SegmenterEvalReport.Tolerance, () => PrintReport(console, segmenter, report), "segmenter's scores");
         });
         return command;
     }
