@@ -17,6 +17,45 @@ public sealed class CliTests : FileTest
         return (code, o.ToString(), e.ToString());
     }
 
+    /// <summary>
+    /// A task's <paramref name="verb"/> train, stopped after <paramref name="stopAt"/> steps and resumed, ends with the weights
+    /// of an uninterrupted run, bit for bit. <paramref name="train"/> starts a run in a folder with more arguments.
+    /// </summary>
+    internal static void AssertResumeIsExact(string verb, Func<string, string[], (int Code, string Out, string Err)> train, string straight, string broken, int stopAt)
+    {
+        var whole = train(straight, []);
+        Assert.True(whole.Code == 0, whole.Err);
+        var stopped = train(broken, ["--max-steps", stopAt.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.True(stopped.Code == 0, stopped.Err);
+        var resumed = Run(verb, "train", "--resume", broken);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        var a = Checkpoints.CheckpointFile.Read(Path.Combine(straight, "last.pth.tar"));
+        var b = Checkpoints.CheckpointFile.Read(Path.Combine(broken, "last.pth.tar"));
+        Assert.Equal(a.Keys, b.Keys);
+        foreach (var key in a.Keys)
+        {
+            using var x = a[key].ToTorch();
+            using var y = b[key].ToTorch();
+            Assert.True(x.equal(y).all().item<bool>(), key);
+        }
+    }
+
+    /// <summary>
+    /// A task's <paramref name="verb"/> eval and predict refuse, in one line, a damaged checkpoint (its configuration beside it)
+    /// and a checkpoint without its configuration, naming the <paramref name="model"/> ("detector").
+    /// </summary>
+    internal static void AssertBadCheckpointsAreOneLine(TempDir dir, string verb, string model, string run, string data)
+    {
+        var bad = dir.File("bad.pth.tar");
+        File.WriteAllBytes(bad, [1, 2, 3, 4]);
+        File.Copy(Path.Combine(run, "model_config.json"), dir.File("model_config.json"));
+        AssertCleanError(Run(verb, "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
+        var alone = dir.File("alone");
+        Directory.CreateDirectory(alone);
+        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
+        AssertCleanError(Run(verb, "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, $"no {model} configuration");
+    }
+
     internal static void AssertCleanError((int Code, string Out, string Err) r, int code, string fragment)
     {
         Assert.Equal(code, r.Code);

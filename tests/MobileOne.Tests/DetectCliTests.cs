@@ -83,20 +83,7 @@ public sealed class DetectVerbsCliTests : FileTest
     public void AResumedRunEndsWithTheWeightsOfAnUninterruptedOne()
     {
         var data = TinyMosaic();
-        Assert.Equal(0, Train(data, Dir.File("straight")).Code);
-        var stopped = Train(data, Dir.File("broken"), "--max-steps", "2");
-        Assert.True(stopped.Code == 0, stopped.Err);
-        var resumed = CliTests.Run("detect", "train", "--resume", Dir.File("broken"));
-        Assert.True(resumed.Code == 0, resumed.Err);
-        var a = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("straight"), "last.pth.tar"));
-        var b = Checkpoints.CheckpointFile.Read(Path.Combine(Dir.File("broken"), "last.pth.tar"));
-        Assert.Equal(a.Keys, b.Keys);
-        foreach (var key in a.Keys)
-        {
-            using var x = a[key].ToTorch();
-            using var y = b[key].ToTorch();
-            Assert.True(x.equal(y).all().item<bool>(), key);
-        }
+        CliTests.AssertResumeIsExact("detect", (run, more) => Train(data, run, more), Dir.File("straight"), Dir.File("broken"), stopAt: 2);
         CliTests.AssertCleanError(CliTests.Run("detect", "train", "--resume", Dir.File("broken"), "--lr", "0.5"), 2, "--lr cannot change when resuming");
     }
 
@@ -134,13 +121,6 @@ public sealed class DetectVerbsCliTests : FileTest
     public void ABadCheckpointOrMissingConfigurationIsOneLine()
     {
         var (data, run) = TrainTiny();
-        var bad = Dir.File("bad.pth.tar");
-        File.WriteAllBytes(bad, [1, 2, 3, 4]);
-        File.Copy(Path.Combine(run, "model_config.json"), Dir.File("model_config.json"));
-        CliTests.AssertCleanError(CliTests.Run("detect", "eval", "--checkpoint", bad, "--data", data), 1, "bad.pth.tar");
-        var alone = Dir.File("alone");
-        Directory.CreateDirectory(alone);
-        File.Copy(Path.Combine(run, "best.pth.tar"), Path.Combine(alone, "best.pth.tar"));
-        CliTests.AssertCleanError(CliTests.Run("detect", "predict", "--checkpoint", Path.Combine(alone, "best.pth.tar"), "--image", bad), 1, "no detector configuration");
+        CliTests.AssertBadCheckpointsAreOneLine(Dir, "detect", "detector", run, data);
     }
 }

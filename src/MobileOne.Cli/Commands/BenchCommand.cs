@@ -42,13 +42,17 @@ internal static class BenchCommand
         {
             Description = "SSDLite on MobileOne-S0 against SSDLite on MobileNetV3-Large at 320x320 on ONNX Runtime, random weights, each with NMS in the graph and without, measured alternately.",
         };
+        var segmenters = new Option<bool>("--segmenters")
+        {
+            Description = "DeepLabV3 on MobileOne-S0 against DeepLabV3 on MobileNetV3-Large at 512x512 on ONNX Runtime (21 classes, output stride 16, random weights), measured alternately.",
+        };
         var nmsBoxes = new Option<string>("--nms-boxes")
         {
             Description = "With --detectors: raise the background of the random detectors until about N (box, class) pairs reach non-maximum suppression, as a trained detector's " +
                           "confident boxes would; 'all' keeps the random scores, which pass the threshold nearly everywhere.",
             DefaultValueFactory = _ => "1000",
         };
-        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, nmsBoxes }) command.Add(o);
+        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, segmenters, nmsBoxes }) command.Add(o);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
         CliValidation.AtLeast(runs, 1);
@@ -63,6 +67,9 @@ internal static class BenchCommand
                 r.AddError("--compare measures S0-S4 itself; it takes no --checkpoint or --onnx");
             if (r.GetResult(detectors) is not null && (sources > 0 || r.GetResult(compare) is not null || r.GetResult(train) is not null || r.GetResult(size.Option) is { Implicit: false }))
                 r.AddError("--detectors measures the two detectors itself, at their 320x320; it takes no --variant, --config, --checkpoint, --onnx, --compare, --train or --input-size");
+            if (r.GetResult(segmenters) is not null && (sources > 0 || r.GetResult(compare) is not null || r.GetResult(train) is not null || r.GetResult(detectors) is not null
+                                                        || r.GetResult(size.Option) is { Implicit: false }))
+                r.AddError("--segmenters measures the two segmenters itself, at 512x512; it takes no --variant, --config, --checkpoint, --onnx, --compare, --train, --detectors or --input-size");
             if (r.GetResult(nmsBoxes) is { Implicit: false } && r.GetResult(detectors) is null) r.AddError("--nms-boxes goes with --detectors");
             if (r.GetValue(nmsBoxes) is { } n && n != "all" && !(long.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
                 r.AddError($"--nms-boxes: expected a count (0 or more) or 'all', found '{n}'");
@@ -94,6 +101,12 @@ internal static class BenchCommand
                 string boxes = parsed.GetValue(nmsBoxes)!;
                 var report = DetectorComparison.Run(settings with { Runs = runsGiven ?? 200 },
                     boxes == "all" ? null : long.Parse(boxes, System.Globalization.CultureInfo.InvariantCulture), console.Error.WriteLine);
+                Print(console, parsed.GetValue(json), report.ToJson, report.TextLines);
+                return 0;
+            }
+            if (parsed.GetValue(segmenters))
+            {
+                var report = SegmenterComparison.Run(settings with { Runs = runsGiven ?? 50 }, console.Error.WriteLine);
                 Print(console, parsed.GetValue(json), report.ToJson, report.TextLines);
                 return 0;
             }

@@ -25,32 +25,9 @@ internal static class DetectCommand
         var backbone = new Option<string>("--backbone") { Description = "The backbone.", DefaultValueFactory = _ => "mobileone_s0" };
         backbone.AcceptOnlyFromAmong([.. DetectorConfig.Backbones]);
         var init = new Option<FileInfo?>("--init") { Description = "Start the MobileOne backbone from this classification checkpoint (train-time, any layout); its classifier is left out." };
-        var outDir = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => "runs/detect" };
-        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its last checkpoint left it." };
-        var recipe = TrainingFlags.RecipeFlags(classification: false);
-        var run = TrainingFlags.RunFlags();
-        foreach (var o in new Option[] { data, backbone, init, outDir, resume }.Concat(recipe.Concat(run).Select(f => f.Option))) command.Add(o);
-        command.Validators.Add(r =>
-        {
-            if (r.GetResult(resume) is null && r.GetResult(data) is null) r.AddError("--data is required (or --resume RUN)");
-            if (r.GetResult(resume) is not null)
-                foreach (var o in new Option[] { data, backbone, init }.Concat(recipe.Select(f => f.Option)))
-                    if (r.GetResult(o) is { Implicit: false }) r.AddError($"{o.Name} cannot change when resuming: the run keeps its own configuration");
-        });
-        command.SetAction(parsed =>
-        {
-            string? resumeDir = parsed.GetValue(resume);
-            string runDir = resumeDir ?? parsed.GetValue(outDir)!;
-            TrainOptions options = resumeDir is not null
-                ? run.Aggregate(new TrainOptions(), (o, f) => f.Apply(parsed, o))
-                : recipe.Concat(run).Aggregate(DetectionTask.ForRun(parsed.GetValue(data)!, parsed.GetValue(backbone)!, parsed.GetValue(init)?.FullName), (o, f) => f.Apply(parsed, o));
-            var result = TrainingFlags.RunWithSignals((observer, cancel) => DetectionTask.Train(options, runDir, resumeDir is not null, observer, cancel),
-                $"./mobileone detect train --resume {runDir}", console);
-            if (result.History.Count > 0)
-                console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "best validation mAP@[.5:.95] {0:F4}; weights in {1} (last.pth.tar, best.pth.tar{2})",
-                    result.BestScore, result.RunDirectory, result.History[^1].EmaVal is null ? "" : ", ema.pth.tar"));
-            return result.Outcome == TrainingOutcome.Interrupted ? 130 : 0;
-        });
+        TrainingFlags.AddTaskTraining(command, data, [backbone, init], "runs/detect", TrainingFlags.RecipeTask.Detect,
+            parsed => DetectionTask.ForRun(parsed.GetValue(data)!, parsed.GetValue(backbone)!, parsed.GetValue(init)?.FullName),
+            DetectionTask.Train, "detect train", "mAP@[.5:.95]", console);
         return command;
     }
 
@@ -79,19 +56,10 @@ internal static class DetectCommand
         {
             var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var set = DetectionData.Split(parsed.GetValue(data)!, parsed.GetValue(split)!);
-            var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers),
-                (done, all) => { if (done == all) console.Error.WriteLine($"{all} images scored"); });
+            var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
             if (parsed.GetValue(detections) is { } path) CocoResults.Save(path, report.Model.Detections);
-            if (parsed.GetValue(json))
-                console.Out.WriteLine($"{{\"model\": {report.Model.Stats.ToJson()}, \"folded\": {report.Folded?.Stats.ToJson() ?? "null"}, " +
-                    $"\"max_difference\": {report.MaxDifference.ToString("R", CultureInfo.InvariantCulture)}}}");
-            else PrintReport(console, detector, report);
-            if (!report.Agrees)
-            {
-                console.Error.WriteLine($"error: the folded detector's statistics differ from the model's by {report.MaxDifference:G3} (allowed {DetectorEvalReport.Tolerance})");
-                return 1;
-            }
-            return 0;
+            return FoldedEvalOutput.Print(console, parsed.GetValue(json), report.Model.Stats.ToJson(), report.Folded?.Stats.ToJson(), report.MaxDifference,
+                DetectorEvalReport.Tolerance, () => PrintReport(console, detector, report), "detector's statistics");
         });
         return command;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MobileOne.Detection;
 using MobileOne.Quickstart;
+using MobileOne.Segmentation;
 
 namespace MobileOne.Cli.Commands;
 
@@ -13,38 +14,43 @@ internal static class QuickstartCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("quickstart", "Train MobileOne on Fashion-MNIST (~10 min on 2 cores), reparameterise, evaluate fused vs unfused, benchmark, export ONNX, and write runs/quickstart/report.md; " +
-                                                "with --task detect, train SSDLite on a mosaic data set (~15 min) and write runs/quickstart-detect/report.md and predictions.png.");
-        var task = new Option<string>("--task") { Description = "classify (Fashion-MNIST) or detect (SSDLite on a Fashion-MNIST mosaic in COCO's format).", DefaultValueFactory = _ => "classify" };
-        task.AcceptOnlyFromAmong("classify", "detect");
-        var outDir = new Option<string?>("--out") { Description = "Run folder (default runs/quickstart, or runs/quickstart-detect)." };
-        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default 4 for classify, 12 for detect; the time budget usually ends training first)." };
-        var budget = new Option<double?>("--time-budget") { Description = "Stop training (resumably) after this many seconds, whatever the epochs (default 720, or 780 for detect)." };
+                                                "with --task detect, train SSDLite on a mosaic data set (~15 min) and write runs/quickstart-detect/report.md and predictions.png; " +
+                                                "with --task segment, train DeepLabV3 on a mosaic data set (~15 min) and write runs/quickstart-segment/report.md and overlays.png.");
+        var task = new Option<string>("--task") { Description = "classify (Fashion-MNIST), detect (SSDLite on a Fashion-MNIST mosaic in COCO's format) or segment (DeepLabV3 on a mosaic in VOC's format).", DefaultValueFactory = _ => "classify" };
+        task.AcceptOnlyFromAmong("classify", "detect", "segment");
+        var outDir = new Option<string?>("--out") { Description = "Run folder (default runs/quickstart, runs/quickstart-detect or runs/quickstart-segment)." };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default 4 for classify, 12 for detect and segment; the time budget usually ends training first)." };
+        var budget = new Option<double?>("--time-budget") { Description = "Stop training (resumably) after this many seconds, whatever the epochs (default 720, or 780 for detect and segment)." };
         var threads = SharedOptions.Threads("LibTorch threads for training (0 = all cores).", 0);
         foreach (var o in new Option[] { task, outDir, epochs, budget, threads }) command.Add(o);
         CliValidation.AtLeast(epochs, 1);
         command.SetAction(parsed =>
         {
-            if (parsed.GetValue(task) == "detect") return Detect(parsed.GetValue(outDir) ?? "runs/quickstart-detect", parsed.GetValue(epochs) ?? 12,
-                parsed.GetValue(budget) ?? 780, parsed.GetValue(threads), console);
-            var result = QuickstartPipeline.Run(parsed.GetValue(outDir) ?? "runs/quickstart", parsed.GetValue(epochs) ?? 4, parsed.GetValue(budget) ?? 720, parsed.GetValue(threads),
-                (recipe, runDir, resume) => TrainCommand.RunWithSignals(recipe, runDir, resume, console), console.Out.WriteLine, console.Warn);
-            if (result is null) return 130;
-            console.Out.WriteLine();
-            foreach (var line in result.Summary()) console.Out.WriteLine(line);
-            return 0;
+            string name = parsed.GetValue(task)!, dir = parsed.GetValue(outDir) ?? (name == "classify" ? "runs/quickstart" : $"runs/quickstart-{name}");
+            int n = parsed.GetValue(epochs) ?? (name == "classify" ? 4 : 12), t = parsed.GetValue(threads);
+            double seconds = parsed.GetValue(budget) ?? (name == "classify" ? 720 : 780);
+            return name switch
+            {
+                "detect" => Finish(DetectionQuickstart.Run(dir, n, seconds, t, Runner(DetectionTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
+                "segment" => Finish(SegmentationQuickstart.Run(dir, n, seconds, t, Runner(SegmentationTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
+                _ => Finish(QuickstartPipeline.Run(dir, n, seconds, t, (recipe, runDir, resume) => TrainCommand.RunWithSignals(recipe, runDir, resume, console),
+                    console.Out.WriteLine, console.Warn)?.Summary(), console),
+            };
         });
         return command;
     }
 
-    private static int Detect(string outDir, int epochs, double budget, int threads, CliConsole console)
+    // A task's training with Ctrl-C handled, the quickstart named as what resumes it.
+    private static QuickstartPipeline.TrainRunner Runner(TrainingFlags.TaskTrainer train, string task, string outDir, CliConsole console) =>
+        (recipe, runDir, resume) => TrainingFlags.RunWithSignals((observer, cancel) => train(recipe, runDir, resume, observer, cancel),
+            $"./mobileone quickstart --task {task} --out {outDir}", console);
+
+    // The closing summary; null (interrupted, resumable) is exit code 130.
+    private static int Finish(IEnumerable<string>? summary, CliConsole console)
     {
-        var result = DetectionQuickstart.Run(outDir, epochs, budget, threads,
-            (recipe, runDir, resume) => TrainingFlags.RunWithSignals((observer, cancel) => DetectionTask.Train(recipe, runDir, resume, observer, cancel),
-                $"./mobileone quickstart --task detect --out {outDir}", console),
-            console.Out.WriteLine);
-        if (result is null) return 130;
+        if (summary is null) return 130;
         console.Out.WriteLine();
-        foreach (var line in result.Summary()) console.Out.WriteLine(line);
+        foreach (var line in summary) console.Out.WriteLine(line);
         return 0;
     }
 }

@@ -47,7 +47,7 @@ internal static class TrainingFlags
         new(new Option<T>(name) { Description = description }, set, shownDefault);
 
     /// <summary>The recipe's flags, each bound to its field.</summary>
-    // Flags of classification's data pipeline and head, which a detector's does not have (its input scaling is SSDLite's).
+    // Flags of classification's data pipeline and head, which a detector's and a segmenter's do not have (their input scaling is their network's).
     private static readonly HashSet<string> ClassificationOnly =
     [
         "--label-smoothing", "--resize-schedule", "--augment", "--randaugment-magnitude", "--crop-scale", "--no-flip", "--random-erasing",
@@ -57,9 +57,17 @@ internal static class TrainingFlags
     // Flags of a detector's data pipeline.
     private static readonly HashSet<string> DetectionOnly = ["--box-augment"];
 
-    /// <summary>The recipe's flags for classification, or (without <paramref name="classification"/>) for detection.</summary>
-    internal static IFlag[] RecipeFlags(bool classification = true) =>
-        AllRecipeFlags().Where(f => !(classification ? DetectionOnly : ClassificationOnly).Contains(f.Option.Name)).ToArray();
+    // Flags of a segmenter's data pipeline.
+    private static readonly HashSet<string> SegmentationOnly = ["--segment-augment"];
+
+    /// <summary>The tasks whose training verbs take the recipe's flags.</summary>
+    internal enum RecipeTask { Classify, Detect, Segment }
+
+    /// <summary>The recipe's flags for <paramref name="task"/>: each task's data pipeline has flags of its own.</summary>
+    internal static IFlag[] RecipeFlags(RecipeTask task = RecipeTask.Classify) =>
+        AllRecipeFlags().Where(f => !(task != RecipeTask.Classify && ClassificationOnly.Contains(f.Option.Name))
+                                    && !(task != RecipeTask.Detect && DetectionOnly.Contains(f.Option.Name))
+                                    && !(task != RecipeTask.Segment && SegmentationOnly.Contains(f.Option.Name))).ToArray();
 
     private static IFlag[] AllRecipeFlags() =>
     [
@@ -97,6 +105,7 @@ internal static class TrainingFlags
         F("--clip-grad-norm", "Clip the gradients' joint L2 norm to this before each update (0 = off).", (o, v) => o with { ClipGradNorm = v }, o => o.ClipGradNorm),
         F("--dropout", "Dropout before the classifier.", (o, v) => o with { Dropout = v }, o => o.Dropout),
         BoxAugment(),
+        SegmentAugment(),
     ];
 
     /// <summary>Flags that may be given again when resuming: they change when and how the run computes, not what.</summary>
@@ -142,12 +151,61 @@ internal static class TrainingFlags
         return flag;
     }
 
+    private static Flag<string> SegmentAugment()
+    {
+        var flag = F<string>("--segment-augment", "Segmentation augmentation: reference (torchvision's: random resize 0.5-2, flip, padded random crop) or flip (flip and crop only).",
+            (o, v) => o with { SegmentAugment = v }, o => o.SegmentAugment);
+        ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Segmentation.SegmentationAugmentation.Presets.Keys]);
+        return flag;
+    }
+
     private static Flag<string> Augment()
     {
         var flag = F<string>("--augment", "Augmentation policy.", (o, v) => o with { Augment = Enum.Parse<AugmentPolicy>(v, ignoreCase: true) },
             o => o.Augment.ToString().ToLowerInvariant());
         ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Enum.GetNames<AugmentPolicy>().Select(n => n.ToLowerInvariant())]);
         return flag;
+    }
+
+    /// <summary>Trains a task's model (new, or resumed from <paramref name="runDir"/>), observed, cancellable.</summary>
+    internal delegate TrainingResult TaskTrainer(TrainOptions? options, string runDir, bool resume, ITrainingObserver observer, CancellationToken cancel);
+
+    /// <summary>
+    /// Makes <paramref name="command"/> a task's train verb: <paramref name="data"/> and <paramref name="fixedOptions"/> (which
+    /// shape the model or its data), <c>--out</c>, <c>--resume</c>, and the recipe and run flags. A new run starts from
+    /// <paramref name="preset"/> with the flags given applied; a resumed one keeps its configuration and takes the run flags
+    /// only. <paramref name="verb"/> (e.g. <c>detect train</c>) is how the resume hint names the command; <paramref name="metric"/>
+    /// the best score in the closing line.
+    /// </summary>
+    internal static void AddTaskTraining(Command command, Option<string> data, IReadOnlyList<Option> fixedOptions, string defaultOut, RecipeTask task,
+        Func<ParseResult, TrainOptions> preset, TaskTrainer train, string verb, string metric, CliConsole console)
+    {
+        var outDir = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => defaultOut };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its last checkpoint left it." };
+        var recipe = RecipeFlags(task);
+        var run = RunFlags();
+        foreach (var o in new Option[] { data }.Concat(fixedOptions).Append(outDir).Append(resume).Concat(recipe.Concat(run).Select(f => f.Option))) command.Add(o);
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(resume) is null && r.GetResult(data) is null) r.AddError("--data is required (or --resume RUN)");
+            if (r.GetResult(resume) is not null)
+                foreach (var o in fixedOptions.Prepend(data).Concat(recipe.Select(f => f.Option)))
+                    if (r.GetResult(o) is { Implicit: false }) r.AddError($"{o.Name} cannot change when resuming: the run keeps its own configuration");
+        });
+        command.SetAction(parsed =>
+        {
+            string? resumeDir = parsed.GetValue(resume);
+            string runDir = resumeDir ?? parsed.GetValue(outDir)!;
+            TrainOptions options = resumeDir is not null
+                ? run.Aggregate(new TrainOptions(), (o, f) => f.Apply(parsed, o))
+                : recipe.Concat(run).Aggregate(preset(parsed), (o, f) => f.Apply(parsed, o));
+            var result = RunWithSignals((observer, cancel) => train(options, runDir, resumeDir is not null, observer, cancel),
+                $"./mobileone {verb} --resume {runDir}", console);
+            if (result.History.Count > 0)
+                console.Out.WriteLine(string.Format(CultureInfo.InvariantCulture, "best validation {0} {1:F4}; weights in {2} (last.pth.tar, best.pth.tar{3})",
+                    metric, result.BestScore, result.RunDirectory, result.History[^1].EmaVal is null ? "" : ", ema.pth.tar"));
+            return result.Outcome == TrainingOutcome.Interrupted ? 130 : 0;
+        });
     }
 
     /// <summary>

@@ -17,6 +17,27 @@ public static class ImageOps
         return img with { Pixels = dst };
     }
 
+    /// <summary>
+    /// The images laid out in rows, each row's images side by side, on white; every cell as large as the largest image.
+    /// </summary>
+    public static RgbImage Grid(IReadOnlyList<IReadOnlyList<RgbImage>> rows)
+    {
+        var all = rows.SelectMany(r => r).ToList();
+        if (all.Count == 0) throw new MobileOneException("a grid of no images");
+        int cellW = all.Max(i => i.Width), cellH = all.Max(i => i.Height), columns = rows.Max(r => r.Count);
+        int width = checked(cellW * columns), height = checked(cellH * rows.Count);
+        var pixels = new byte[checked(width * height * 3)];
+        Array.Fill(pixels, (byte)255);
+        for (int r = 0; r < rows.Count; r++)
+            for (int c = 0; c < rows[r].Count; c++)
+            {
+                var img = rows[r][c];
+                for (int y = 0; y < img.Height; y++)
+                    Array.Copy(img.Pixels, y * img.Width * 3, pixels, ((r * cellH + y) * width + c * cellW) * 3, img.Width * 3);
+            }
+        return new RgbImage(width, height, pixels);
+    }
+
     /// <summary>Crops the box [left, left + width) x [top, top + height).</summary>
     public static RgbImage Crop(RgbImage img, int left, int top, int width, int height)
     {

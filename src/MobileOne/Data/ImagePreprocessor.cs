@@ -65,27 +65,34 @@ public sealed record ImagePreprocessor
     /// Writes the Size x Size window at (<paramref name="left"/>, <paramref name="top"/>) of an image as
     /// normalised floats, channel-major (luma for one channel).
     /// </summary>
-    public void Normalize(RgbImage resized, int left, int top, Span<float> destination)
+    public void Normalize(RgbImage resized, int left, int top, Span<float> destination) =>
+        Normalize(resized, left, top, Size, Size, destination);
+
+    /// <summary>
+    /// Writes the <paramref name="width"/> x <paramref name="height"/> window at (<paramref name="left"/>,
+    /// <paramref name="top"/>) of an image as normalised floats, channel-major (luma for one channel).
+    /// </summary>
+    public void Normalize(RgbImage image, int left, int top, int width, int height, Span<float> destination)
     {
-        int rw = resized.Width, plane = Size * Size;
+        int rw = image.Width, plane = width * height;
         if (Channels == 1)
         {
-            var gray = ImageOps.Gray(resized);
+            var gray = ImageOps.Gray(image);
             float scale = 1f / (255f * Std[0]), shift = Mean[0] / Std[0];
-            for (int y = 0; y < Size; y++)
-                for (int x = 0; x < Size; x++)
-                    destination[y * Size + x] = gray[((top + y) * rw + left + x) * 3] * scale - shift;
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++)
+                    destination[y * width + x] = gray[((top + y) * rw + left + x) * 3] * scale - shift;
             return;
         }
         for (int c = 0; c < 3; c++)
         {
             float scale = 1f / (255f * Std[c]), shift = Mean[c] / Std[c];
-            for (int y = 0; y < Size; y++)
+            for (int y = 0; y < height; y++)
             {
                 int src = ((top + y) * rw + left) * 3 + c;
-                int dst = c * plane + y * Size;
-                for (int x = 0; x < Size; x++, src += 3)
-                    destination[dst + x] = resized.Pixels[src] * scale - shift;
+                int dst = c * plane + y * width;
+                for (int x = 0; x < width; x++, src += 3)
+                    destination[dst + x] = image.Pixels[src] * scale - shift;
             }
         }
     }

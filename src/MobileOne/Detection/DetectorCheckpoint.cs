@@ -19,12 +19,8 @@ public static class DetectorCheckpoint
     /// </summary>
     public static LoadedDetector Load(string path, string? configPath = null)
     {
-        configPath ??= System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", MobileOneCheckpoint.SidecarConfigName);
-        if (!File.Exists(configPath))
-            throw new MobileOneException($"{path}: no detector configuration beside it ({configPath}); a detection run writes one, or name one");
-        var config = DetectorConfig.FromJson(IO.BoundedRead.SmallText(configPath), configPath);
-        var weights = CheckpointFile.Read(path);
-        bool fused = weights.Keys.Any(k => k.Contains(".reparam_conv.", StringComparison.Ordinal));
+        var (json, source, weights, fused) = TaskCheckpoint.Read(path, configPath, "detector");
+        var config = DetectorConfig.FromJson(json, source);
         var model = config.Create(fused: fused);
         MobileOneCheckpoint.LoadInto(model, weights, path);
         model.eval();
@@ -32,12 +28,7 @@ public static class DetectorCheckpoint
     }
 
     /// <summary>Writes the weights to <paramref name="path"/> and the configuration beside them, atomically.</summary>
-    public static void Save(SsdLite model, DetectorConfig config, string path)
-    {
-        MobileOneCheckpoint.Save(model, path, CheckpointLayout.Apple, CheckpointFormat.Pth);
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
-        IO.AtomicFile.WriteAllText(System.IO.Path.Combine(dir, MobileOneCheckpoint.SidecarConfigName), config.ToJson());
-    }
+    public static void Save(SsdLite model, DetectorConfig config, string path) => TaskCheckpoint.Save(model, config.ToJson(), path);
 
     /// <summary>
     /// A new detector whose MobileOne backbone is folded (<see cref="Reparameterizer.Fuse"/>), the extra layers and

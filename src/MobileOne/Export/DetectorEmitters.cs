@@ -11,15 +11,22 @@ namespace MobileOne.Export;
 /// </summary>
 internal static class DetectorEmitters
 {
+    /// <summary>A trunk's chain under <paramref name="prefix"/>; returns its maps (a detector's or a segmenter's backbone).</summary>
+    public static List<string> Trunk(OnnxGraphBuilder g, string prefix, FeatureTrunk trunk, string x)
+    {
+        var maps = new List<string>();
+        foreach (var part in trunk.Chain)
+        {
+            x = OnnxModuleEmitter.Emit(g, $"{prefix}.{part.Name}", part.Module, x);
+            if (part.IsMap) maps.Add(x);
+        }
+        return maps;
+    }
+
     /// <summary>The trunk's chain, then the extra layers; returns the six maps.</summary>
     public static IReadOnlyList<string> Backbone(OnnxGraphBuilder g, SsdLiteBackbone backbone, string x)
     {
-        var maps = new List<string>();
-        foreach (var part in backbone.Trunk.Chain)
-        {
-            x = OnnxModuleEmitter.Emit(g, $"backbone.{backbone.Trunk.StateName}.{part.Name}", part.Module, x);
-            if (part.IsMap) maps.Add(x);
-        }
+        var maps = Trunk(g, $"backbone.{backbone.Trunk.StateName}", backbone.Trunk, x);
         for (int i = 0; i < backbone.Extra.Count; i++) maps.Add(OnnxModuleEmitter.Emit(g, $"backbone.extra.{i}", backbone.Extra[i], maps[^1]));
         return maps;
     }

@@ -31,6 +31,8 @@ internal static class NetworkEmitters
         On<TransformerEncoder>(ZooEmitters.TransformerEncoder),
         On<SelfAttention>(ZooEmitters.SelfAttention),
         On<MobileVitBlock>(ZooEmitters.MobileVit),
+        On<Segmentation.Aspp>(SegmenterExporter.Aspp),
+        On<Segmentation.AsppPooling>(SegmenterExporter.Pooling),
     ]);
 
     /// <summary>Emits <paramref name="module"/> by its type's rule; null when no rule knows the type.</summary>

@@ -35,7 +35,7 @@ internal static class OnnxModuleEmitter
             OnnxGraphBuilder.Ints("dilations", p.dilation ?? [1, 1]),
             OnnxGraphBuilder.Int("ceil_mode", p.ceil_mode ? 1 : 0)),
         LayerNorm norm => LayerNorm(g, name, norm, x),
-        Dropout or Identity => x,
+        Dropout or Models.SeededDropout or Identity => x,
         _ when Activation(g, name, module, x) is { } y => y,
         _ => throw new MobileOneException($"ONNX export: '{name}' is a {module.GetType().Name}, which the exporter does not know"),
     };
@@ -107,15 +107,23 @@ internal static class OnnxModuleEmitter
     }
 
     /// <summary>Bilinear resize to a fixed size with PyTorch's align_corners=False sampling (half-pixel centres).</summary>
-    public static string ResizeBilinear(OnnxGraphBuilder g, string name, string x, long height, long width)
+    public static string ResizeBilinear(OnnxGraphBuilder g, string name, string x, long height, long width) =>
+        ResizeBilinearTo(g, name, x, g.Int64Initializer(name + ".spatial", height, width));
+
+    /// <summary>Bilinear resize (as <see cref="ResizeBilinear"/>) to the height and width of the value <paramref name="like"/>, whatever they are at run time.</summary>
+    public static string ResizeBilinearLike(OnnxGraphBuilder g, string name, string x, string like) =>
+        ResizeBilinearTo(g, name, x, ShapeSlice(g, name + ".target", like, 2, 4));
+
+    private static string ResizeBilinearTo(OnnxGraphBuilder g, string name, string x, string spatial)
     {
-        var sizes = g.Node("Concat", name + ".sizes",
-            [g.Node("Slice", name + ".batch_and_channels", [g.Node("Shape", name + ".shape", [x]), g.Int64Initializer(name + ".start", 0), g.Int64Initializer(name + ".end", 2)]),
-             g.Int64Initializer(name + ".spatial", height, width)],
-            OnnxGraphBuilder.Int("axis", 0));
+        var sizes = g.Node("Concat", name + ".sizes", [ShapeSlice(g, name + ".batch_and_channels", x, 0, 2), spatial], OnnxGraphBuilder.Int("axis", 0));
         return g.Node("Resize", name, [x, g.EmptyFloat(name + ".roi"), g.EmptyFloat(name + ".scales"), sizes],
             OnnxGraphBuilder.String("mode", "linear"), OnnxGraphBuilder.String("coordinate_transformation_mode", "half_pixel"));
     }
+
+    /// <summary>Dimensions <paramref name="start"/> to <paramref name="end"/> - 1 of the shape of <paramref name="x"/>, as an int64 vector.</summary>
+    public static string ShapeSlice(OnnxGraphBuilder g, string name, string x, long start, long end) =>
+        g.Node("Slice", name, [g.Node("Shape", name + ".shape", [x]), g.Int64Initializer(name + ".start", start), g.Int64Initializer(name + ".end", end)]);
 
     /// <summary>LayerNorm over the last axis: one LayerNormalization node from opset 17, its definition before.</summary>
     public static string LayerNorm(OnnxGraphBuilder g, string name, LayerNorm norm, string x)

@@ -56,20 +56,10 @@ public static class DetectionQuickstart
     public static DetectionQuickstartResult? Run(string outDir, int epochs, double budget, int threads, QuickstartPipeline.TrainRunner train, Action<string> progress)
     {
         var total = Stopwatch.StartNew();
-        FashionMnistInstaller.Ensure(progress);
         var data = Path.Combine(outDir, "data");
-        if (!File.Exists(Path.Combine(data, MosaicGenerator.InstancesPath("val"))))
-        {
-            progress($"quickstart: 1/4 writing the mosaic data set ({Data.TrainImages:N0} + {Data.ValImages:N0} images of {Data.Size}x{Data.Size}) to {data}");
-            if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
-            MosaicGenerator.Generate(Data, data);
-        }
-        var run = new RunFolder(Path.Combine(outDir, "run"));
-        bool resume = run.CanResume && !File.Exists(Path.Combine(outDir, "report.md"));
-        if (!resume && Directory.Exists(run.Path)) Directory.Delete(run.Path, recursive: true);
-        progress(resume ? $"quickstart: resuming the unfinished run in {run.Path}" : "quickstart: 2/4 training SSDLite on MobileOne-S0");
-        var trained = train(resume ? null : Recipe(data, epochs, budget, threads), run.Path, resume);
-        if (trained.Outcome == TrainingOutcome.Interrupted) return null;
+        var (run, trained) = QuickstartPipeline.TrainOnMosaic(Data, data, outDir, "SSDLite on MobileOne-S0", Path.Combine(data, MosaicGenerator.InstancesPath("val")),
+            resume => resume ? null : Recipe(data, epochs, budget, threads), train, progress);
+        if (trained is null) return null;
 
         progress("quickstart: 3/4 scoring the best checkpoint and its folded form with COCO's metric");
         var detector = DetectorCheckpoint.Load(run.File("best.pth.tar"));

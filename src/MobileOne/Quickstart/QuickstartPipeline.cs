@@ -40,6 +40,30 @@ public static class QuickstartPipeline
     };
 
     /// <summary>
+    /// The first half of a task's quickstart on a mosaic: write the data set <paramref name="data"/> into
+    /// <paramref name="dataDir"/> unless <paramref name="marker"/> shows it complete, then train <paramref name="model"/>
+    /// in <paramref name="outDir"/>/run, resuming an unfinished run (one without <c>report.md</c> beside it) or starting
+    /// afresh with <paramref name="recipe"/>. The training result is null when training was interrupted.
+    /// </summary>
+    public static (RunFolder Run, TrainingResult? Trained) TrainOnMosaic(Data.Mosaic.MosaicOptions data, string dataDir, string outDir, string model, string marker,
+        Func<bool, TrainOptions?> recipe, TrainRunner train, Action<string> progress)
+    {
+        FashionMnistInstaller.Ensure(progress);
+        if (!File.Exists(marker))
+        {
+            progress($"quickstart: 1/4 writing the mosaic data set ({data.TrainImages:N0} + {data.ValImages:N0} images of {data.Size}x{data.Size}) to {dataDir}");
+            if (Directory.Exists(dataDir)) Directory.Delete(dataDir, recursive: true);
+            Data.Mosaic.MosaicGenerator.Generate(data, dataDir);
+        }
+        var run = new RunFolder(Path.Combine(outDir, "run"));
+        bool resume = run.CanResume && !File.Exists(Path.Combine(outDir, "report.md"));
+        if (!resume && Directory.Exists(run.Path)) Directory.Delete(run.Path, recursive: true);
+        progress(resume ? $"quickstart: resuming the unfinished run in {run.Path}" : $"quickstart: 2/4 training {model}");
+        var trained = train(recipe(resume), run.Path, resume);
+        return (run, trained.Outcome == TrainingOutcome.Interrupted ? null : trained);
+    }
+
+    /// <summary>
     /// Runs the quickstart in <paramref name="outDir"/>, training through <paramref name="train"/> (which
     /// owns signals and progress display) and telling each stage to <paramref name="progress"/>. Returns
     /// null when training was interrupted (the run stays resumable).

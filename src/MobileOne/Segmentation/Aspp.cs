@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using MobileOne.Zoo;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,7 +10,7 @@ namespace MobileOne.Segmentation;
 /// Atrous spatial pyramid pooling (DeepLabV3 paper, section 3.3) with torchvision's names: five branches under
 /// <c>convs</c> (a 1x1 convolution, three 3x3 convolutions dilated by the atrous rates, and image pooling, each
 /// with BatchNorm and ReLU, 256 channels), concatenated and projected back to 256 channels by <c>project</c>
-/// (1x1 convolution, BatchNorm, ReLU, dropout 0.5).
+/// (1x1 convolution, BatchNorm, ReLU, dropout 0.5, seeded: <see cref="SeededDropout"/>).
 /// </summary>
 public sealed class Aspp : nn.Module<Tensor, Tensor>
 {
@@ -27,14 +28,20 @@ public sealed class Aspp : nn.Module<Tensor, Tensor>
         Rates = rates;
         var branches = new List<nn.Module<Tensor, Tensor>> { Branch(inChannels, 1, 1) };
         branches.AddRange(rates.Select(r => Branch(inChannels, 3, r)));
-        branches.Add(new ImagePooling(inChannels));
+        branches.Add(new AsppPooling(inChannels));
         convs = nn.ModuleList(branches.ToArray());
-        project = Layers.Numbered(Layers.Conv(branches.Count * Channels, Channels, 1), Layers.Norm(Channels), nn.ReLU(), nn.Dropout(0.5));
+        project = Layers.Numbered(Layers.Conv(branches.Count * Channels, Channels, 1), Layers.Norm(Channels), nn.ReLU(), new SeededDropout(0.5));
         RegisterComponents();
     }
 
     /// <summary>The dilations of the three 3x3 branches.</summary>
     public IReadOnlyList<int> Rates { get; }
+
+    /// <summary>The five branches in order (for the exporter).</summary>
+    internal IReadOnlyList<nn.Module<Tensor, Tensor>> Branches => [.. convs];
+
+    /// <summary>The projection of the concatenated branches (for the exporter).</summary>
+    internal Sequential Project => project;
 
     private static Sequential Branch(int inChannels, int kernel, int dilation) =>
         Layers.ConvNormActivation(inChannels, Channels, kernel, dilation: dilation);
@@ -46,27 +53,32 @@ public sealed class Aspp : nn.Module<Tensor, Tensor>
         var branches = convs.Select(b => b.call(x)).ToArray();
         return project.call(cat(branches, 1)).MoveToOuterDisposeScope();
     }
+}
 
-    /// <summary>
-    /// The image-pooling branch (torchvision's <c>ASPPPooling</c>): global average pooling, 1x1 convolution, BatchNorm
-    /// and ReLU, then spread over the map. torchvision spreads it by bilinear upsampling of a 1x1 map, which is a copy.
-    /// </summary>
-    private sealed class ImagePooling : nn.Module<Tensor, Tensor>
+/// <summary>
+/// ASPP's image-pooling branch (torchvision's <c>ASPPPooling</c>): global average pooling, 1x1 convolution, BatchNorm
+/// and ReLU, then spread over the map. torchvision spreads it by bilinear upsampling of a 1x1 map, which is a copy.
+/// </summary>
+public sealed class AsppPooling : nn.Module<Tensor, Tensor>
+{
+    // An array, not a field: the layers are registered under their own names (0 to 3), as torchvision's Sequential subclass has them.
+    private readonly Sequential[] layers;
+
+    /// <summary>Creates the branch for <paramref name="inChannels"/> input channels.</summary>
+    public AsppPooling(int inChannels) : base(nameof(AsppPooling))
     {
-        // An array, not a field: the layers are registered under their own names (0 to 3), as torchvision's Sequential subclass has them.
-        private readonly Sequential[] layers;
+        layers = [Layers.Numbered(nn.AdaptiveAvgPool2d(1), Layers.Conv(inChannels, Aspp.Channels, 1), Layers.Norm(Aspp.Channels), nn.ReLU())];
+        foreach (var (name, module) in layers[0].named_children()) register_module(name, module);
+    }
 
-        public ImagePooling(int inChannels) : base(nameof(ImagePooling))
-        {
-            layers = [Layers.Numbered(nn.AdaptiveAvgPool2d(1), Layers.Conv(inChannels, Channels, 1), Layers.Norm(Channels), nn.ReLU())];
-            foreach (var (name, module) in layers[0].named_children()) register_module(name, module);
-        }
+    /// <summary>The pooling, convolution, BatchNorm and ReLU, named 0 to 3 (for the exporter).</summary>
+    internal Sequential Pooled => layers[0];
 
-        public override Tensor forward(Tensor x)
-        {
-            using var pooled = layers[0].call(x);
-            return pooled.expand(-1, -1, x.shape[2], x.shape[3]).contiguous();
-        }
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var pooled = layers[0].call(x);
+        return pooled.expand(-1, -1, x.shape[2], x.shape[3]).contiguous();
     }
 }
 
@@ -88,6 +100,6 @@ public static class SegmentationHeads
     public static Sequential Fcn(int inChannels, int numClasses)
     {
         int inner = inChannels / 4;
-        return Layers.Numbered(Layers.Conv(inChannels, inner, 3), Layers.Norm(inner), nn.ReLU(), nn.Dropout(0.1), nn.Conv2d(inner, numClasses, 1));
+        return Layers.Numbered(Layers.Conv(inChannels, inner, 3), Layers.Norm(inner), nn.ReLU(), new SeededDropout(0.1), nn.Conv2d(inner, numClasses, 1));
     }
 }

@@ -1,5 +1,6 @@
 using MobileOne.Data;
 using MobileOne.Detection;
+using MobileOne.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,11 +51,24 @@ public sealed class DeepLabV3 : nn.Module<Tensor, Tensor>
     /// <summary>The backbone.</summary>
     public FeatureTrunk Backbone => trunk[0];
 
+    /// <summary>The DeepLab head: <see cref="Aspp"/>, convolution, BatchNorm, ReLU, classifier (for the exporter).</summary>
+    internal Sequential Classifier => classifier;
+
     /// <summary>True when the network has the auxiliary head.</summary>
     public bool HasAux => aux_classifier is not null;
 
     /// <summary>True for a state-dict name of the backbone, false for the heads.</summary>
     public static bool IsBackboneParameter(string name) => name.StartsWith("backbone.", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Seeds the dropout layers of the heads (<see cref="SeededDropout"/>) for one training step, each from
+    /// <paramref name="seed"/> and its place in the network.
+    /// </summary>
+    public void SeedDropout(long seed)
+    {
+        int i = 0;
+        foreach (var dropout in modules().OfType<SeededDropout>()) dropout.Seed(seed * 31 + i++);
+    }
 
     /// <summary>The main logits and, with the auxiliary head, its logits; both [N, K, H, W] at the input's size.</summary>
     public (Tensor Out, Tensor? Aux) ForwardWithAux(Tensor x)

@@ -13,6 +13,17 @@ public enum MaskLabels
     Ade20k,
 }
 
+/// <summary>The names of <see cref="MaskLabels"/> as options and run configurations spell them.</summary>
+public static class MaskLabelNames
+{
+    /// <summary>The conventions by name: <c>voc</c>, <c>ade20k</c>.</summary>
+    public static IReadOnlyDictionary<string, MaskLabels> All { get; } = new Dictionary<string, MaskLabels> { ["voc"] = MaskLabels.Voc, ["ade20k"] = MaskLabels.Ade20k };
+
+    /// <summary>The convention called <paramref name="name"/>; a clear error listing them otherwise.</summary>
+    public static MaskLabels Parse(string name) => All.TryGetValue(name, out var labels) ? labels
+        : throw new MobileOneException($"unknown mask label convention '{name}'; known: {string.Join(", ", All.Keys)}");
+}
+
 /// <summary>One image of a segmentation data set and its mask file.</summary>
 public sealed record SegmentationSample(string Stem, string ImagePath, string MaskPath);
 

@@ -137,6 +137,12 @@ public sealed record TrainOptions
     /// <summary>A detector's training augmentation: <c>ssd</c> (photometric distortion, zoom-out, IoU crop, flip), <c>ssdlite</c> (IoU crop and flip, torchvision's SSDLite recipe) or <c>flip</c>.</summary>
     public string BoxAugment { get; init; } = "ssd";
 
+    /// <summary>A segmenter's training augmentation: <c>reference</c> (torchvision's: random resize 0.5-2, flip, padded random crop) or <c>flip</c> (flip and crop only).</summary>
+    public string SegmentAugment { get; init; } = "reference";
+
+    /// <summary>How a segmentation data set's mask values become labels: <c>voc</c> (the value is the class, 255 ignored) or <c>ade20k</c> (0 ignored, the others one down).</summary>
+    public string MaskLabels { get; init; } = "voc";
+
     /// <summary>Stop after this many steps in total (0 = run all epochs); for smoke tests and time budgets.</summary>
     public int MaxSteps { get; init; }
 
