@@ -28,6 +28,7 @@ public static class CliApp
             ReparamCommand.Create(console),
             ExportCommand.Create(console),
             PredictCommand.Create(console),
+            ServeCommand.Create(console),
             BenchCommand.Create(console),
             TrainCommand.Create(console),
             EvalCommand.Create(console),
