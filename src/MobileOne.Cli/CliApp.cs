@@ -26,6 +26,7 @@ public static class CliApp
             ForwardCommand.Create(console),
             FeaturesCommand.Create(console),
             ReparamCommand.Create(console),
+            ConvertCommand.Create(console),
             ExportCommand.Create(console),
             PredictCommand.Create(console),
             ServeCommand.Create(console),
