@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
 using System.Text.Json;
+using MobileOne.Benchmarks;
 using MobileOne.Serving;
 
 namespace MobileOne.Tests;
@@ -231,6 +232,24 @@ public sealed class ServerTests(ServedModel model)
         CliTests.AssertCleanError(CliTests.Run("serve", "--onnx", model.OnnxPath, "--port", "70000"), 1, "port must be between 0 and 65535");
         CliTests.AssertCleanError(CliTests.Run("serve", "--onnx", model.OnnxPath, "--host", "example"), 1, "'example' is not an IP address");
         CliTests.AssertCleanError(CliTests.Run("serve", "--onnx", model.OnnxPath, "--queue", "0"), 2, "--queue must be at least 1");
+    }
+
+    [SkippableFact]
+    public async Task ALoadTestCountsEveryRequestAndReadsTheServersMemory()
+    {
+        Fixtures.Require();
+        var server = await model.ServerAsync();
+        long before = server.Metrics.Count(200);
+        var settings = new LoadTestSettings(3, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(0.5));
+        var report = await ServerLoadTest.RunAsync(server.Address, await File.ReadAllBytesAsync(ServedModel.Chelsea), settings);
+        Assert.Equal(0, report.Errors);
+        Assert.Equal(3, report.Clients);
+        Assert.True(report.Requests > 0 && report.P99Ms >= report.P50Ms && report.BaselineP50Ms > 0);
+        // The server counted them all, and the warm-up's and the lone client's besides.
+        Assert.True(server.Metrics.Count(200) - before > report.Requests);
+        Assert.True(report.StartResidentMiB > 10 && report.EndResidentMiB > 10);
+        Assert.Contains("errors 0", string.Join('\n', report.TextLines()));
+        Assert.Throws<MobileOneException>(() => (settings with { Clients = 0 }).Validated());
     }
 
     private static async Task WaitUntil(Func<bool> condition)

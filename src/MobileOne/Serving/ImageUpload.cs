@@ -17,7 +17,7 @@ internal static class ImageUpload
     public static async Task<byte[]> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancel)
     {
         if (request.ContentLength > maxBytes) throw TooLarge(maxBytes);
-        var body = await ReadBoundedAsync(request.Body, maxBytes, cancel);
+        var body = await ReadBoundedAsync(request.Body, request.ContentLength, maxBytes, cancel);
         if (body.Length == 0) throw new RequestException(StatusCodes.Status400BadRequest, "the request has no body: send the image's bytes, or a multipart form with an 'image' field");
         return IsMultipart(request.ContentType, out var boundary) ? await FormFieldAsync(body, boundary, cancel) : body;
     }
@@ -25,17 +25,31 @@ internal static class ImageUpload
     private static RequestException TooLarge(long maxBytes) =>
         new(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than the server's limit of {maxBytes} bytes");
 
-    private static async Task<byte[]> ReadBoundedAsync(Stream body, long maxBytes, CancellationToken cancel)
+    private static async Task<byte[]> ReadBoundedAsync(Stream body, long? length, long maxBytes, CancellationToken cancel)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int n;
-        while ((n = await body.ReadAsync(chunk, cancel)) > 0)
+        try
         {
-            if (buffer.Length + n > maxBytes) throw TooLarge(maxBytes);
-            buffer.Write(chunk, 0, n);
+            // An announced length (already checked against the limit) is read into one array of that size.
+            if (length is long exact)
+            {
+                var data = new byte[exact];
+                await body.ReadExactlyAsync(data, cancel);
+                return data;
+            }
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int n;
+            while ((n = await body.ReadAsync(chunk, cancel)) > 0)
+            {
+                if (buffer.Length + n > maxBytes) throw TooLarge(maxBytes);
+                buffer.Write(chunk, 0, n);
+            }
+            return buffer.ToArray();
         }
-        return buffer.ToArray();
+        catch (IOException e) when (!cancel.IsCancellationRequested)
+        {
+            throw new RequestException(StatusCodes.Status400BadRequest, $"the request body could not be read ({e.Message})");
+        }
     }
 
     private static bool IsMultipart(string? contentType, out string boundary)
