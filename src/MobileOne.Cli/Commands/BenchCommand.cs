@@ -2,6 +2,7 @@ using System.CommandLine;
 using MobileOne.Benchmarks;
 using MobileOne.Inference;
 using MobileOne.Models;
+using MobileOne.Serving;
 using TorchSharp;
 
 namespace MobileOne.Cli.Commands;
@@ -52,7 +53,9 @@ internal static class BenchCommand
                           "confident boxes would; 'all' keeps the random scores, which pass the threshold nearly everywhere.",
             DefaultValueFactory = _ => "1000",
         };
+        var serve = new ServeLoadOptions();
         foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, segmenters, nmsBoxes }) command.Add(o);
+        serve.AddTo(command, onnx);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
         CliValidation.AtLeast(runs, 1);
@@ -76,6 +79,12 @@ internal static class BenchCommand
         });
         command.SetAction(parsed =>
         {
+            if (parsed.GetValue(serve.Serve))
+            {
+                var report = serve.Run(parsed, parsed.GetValue(onnx)![0].FullName, parsed.GetValue(threads), console.Error.WriteLine);
+                Print(console, parsed.GetValue(json), report.ToJson, report.TextLines);
+                return 0;
+            }
             var (h, wd) = size.Get(parsed);
             // A trained model is measured at the size its run trained for; an ONNX graph at its own fixed size.
             if (size.IsImplicit(parsed) && parsed.GetValue(checkpoint) is { } trained)
@@ -131,5 +140,39 @@ internal static class BenchCommand
     {
         if (json) console.Out.WriteLine(toJson());
         else foreach (var line in textLines()) console.Out.WriteLine(line);
+    }
+
+    /// <summary><c>bench --serve</c>: a load test of <c>serve</c> on loopback, with its own options.</summary>
+    private sealed class ServeLoadOptions
+    {
+        public Option<bool> Serve { get; } = new("--serve") { Description = "Load-test the inference server instead: start it on the --onnx model on a free loopback port, one client alone, then --clients for --seconds posting --image; throughput, p50/p99, errors, memory." };
+
+        private readonly Option<FileInfo?> image = new("--image") { Description = "With --serve: the image every request posts." };
+        private readonly Option<int> clients = new("--clients") { Description = "With --serve: concurrent clients.", DefaultValueFactory = _ => LoadTestSettings.Default.Clients };
+        private readonly Option<int> seconds = new("--seconds") { Description = "With --serve: how long the clients send.", DefaultValueFactory = _ => (int)LoadTestSettings.Default.Duration.TotalSeconds };
+        private readonly Option<int> baseline = new("--baseline-seconds") { Description = "With --serve: how long one client sends alone first (0: no baseline).", DefaultValueFactory = _ => (int)LoadTestSettings.Default.Baseline.TotalSeconds };
+
+        public void AddTo(Command command, Option<FileInfo[]> onnx)
+        {
+            foreach (var o in new Option[] { Serve, image, clients, seconds, baseline }) command.Add(o);
+            CliValidation.AtLeast(clients, 1);
+            CliValidation.AtLeast(seconds, 1);
+            CliValidation.AtLeast(baseline, 0);
+            command.Validators.Add(r =>
+            {
+                bool serving = r.GetResult(Serve) is not null;
+                if (serving && (r.GetValue(onnx) is not { Length: 1 } || r.GetResult(image) is null)) r.AddError("--serve needs one --onnx model and an --image to post");
+                if (!serving && new Option[] { image, clients, seconds, baseline }.Any(o => r.GetResult(o) is { Implicit: false })) r.AddError("--image, --clients, --seconds and --baseline-seconds go with --serve");
+            });
+        }
+
+        public LoadTestReport Run(ParseResult parsed, string onnx, int threads, Action<string> log)
+        {
+            var settings = new LoadTestSettings(parsed.GetValue(clients), TimeSpan.FromSeconds(parsed.GetValue(seconds)), TimeSpan.FromSeconds(parsed.GetValue(baseline)));
+            var file = parsed.GetValue(image)!.FullName;
+            if (!File.Exists(file)) throw new MobileOneException($"image not found: {file}");
+            var options = new ServeOptions { OnnxPath = onnx, Threads = threads };
+            return ServerLoadTest.RunAsync(options, File.ReadAllBytes(file), settings, log).GetAwaiter().GetResult();
+        }
     }
 }

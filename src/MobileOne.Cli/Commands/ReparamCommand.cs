@@ -15,10 +15,8 @@ internal static class ReparamCommand
         var command = new Command("reparam", "Fold a train-time (multi-branch) checkpoint into an inference checkpoint that Apple's code loads with inference_mode=True and timm's after reparameterize_model.");
         var checkpoint = SharedOptions.Checkpoint("Train-time checkpoint (.pth/.pth.tar or .safetensors, any layout).");
         var output = SharedOptions.Output("Where to write the fused checkpoint (written atomically).");
-        var layout = new Option<string?>("--layout") { Description = "Key layout to write: apple, timm or mmpretrain. Default: the input's layout." };
-        layout.AcceptOnlyFromAmong("apple", "timm", "mmpretrain");
-        var format = new Option<string?>("--format") { Description = "File format to write: pth or safetensors. Default: from the output extension (.safetensors, else pth)." };
-        format.AcceptOnlyFromAmong("pth", "safetensors");
+        var layout = SharedOptions.Layout("Key layout to write: apple, timm or mmpretrain. Default: the input's layout.");
+        var format = SharedOptions.Format();
         var model = new ModelOptions(command);
         command.Add(checkpoint);
         command.Add(output);
@@ -32,9 +30,7 @@ internal static class ReparamCommand
             var loaded = MobileOneCheckpoint.Load(inPath, config);
             var outLayout = parsed.GetValue(layout) is { } l ? ParseLayout(l) : loaded.Layout;
             var outPath = parsed.GetValue(output)!.FullName;
-            var outFormat = parsed.GetValue(format) is { } f
-                ? (f == "safetensors" ? CheckpointFormat.Safetensors : CheckpointFormat.Pth)
-                : CheckpointFile.FormatFromExtension(outPath);
+            var outFormat = SharedOptions.FormatValue(parsed, format) ?? CheckpointFile.FormatFromExtension(outPath);
             console.Out.WriteLine($"read {loaded.Describe()}");
             var fused = loaded.Model;
             if (loaded.Fused)
@@ -59,7 +55,7 @@ internal static class ReparamCommand
     }
 
     // The folded weights are still the run's model: beside them, the run's size, normalisation and class names keep applying.
-    private static void KeepRunDescription(string inPath, string outPath, CliConsole console)
+    internal static void KeepRunDescription(string inPath, string outPath, CliConsole console)
     {
         string outDir = Path.GetDirectoryName(outPath)!;
         if (RunFolder.Of(inPath) is not { } run || run.Path == outDir) return;

@@ -17,6 +17,30 @@ internal static class SharedOptions
     /// <summary>A required <c>--output</c> file.</summary>
     public static Option<FileInfo> Output(string description) => new("--output") { Description = description, Required = true };
 
+    /// <summary><c>--layout</c>: the key layout to write (apple, timm or mmpretrain).</summary>
+    public static Option<string?> Layout(string description, bool required = false)
+    {
+        var option = new Option<string?>("--layout") { Description = description, Required = required };
+        option.AcceptOnlyFromAmong("apple", "timm", "mmpretrain");
+        return option;
+    }
+
+    /// <summary><c>--format</c>: the checkpoint file format to write (pth or safetensors); by default, the output's extension decides.</summary>
+    public static Option<string?> Format()
+    {
+        var option = new Option<string?>("--format") { Description = "File format to write: pth or safetensors. Default: from the output extension (.safetensors, else pth)." };
+        option.AcceptOnlyFromAmong("pth", "safetensors");
+        return option;
+    }
+
+    /// <summary>The format <see cref="Format"/> names, or null when it was not given.</summary>
+    public static Checkpoints.CheckpointFormat? FormatValue(ParseResult parsed, Option<string?> format) => parsed.GetValue(format) switch
+    {
+        null => null,
+        "safetensors" => Checkpoints.CheckpointFormat.Safetensors,
+        _ => Checkpoints.CheckpointFormat.Pth,
+    };
+
     /// <summary><c>--threads</c> with its default; at least <paramref name="minimum"/> when given.</summary>
     public static Option<int> Threads(string description, int defaultValue, int? minimum = null)
     {

@@ -18,6 +18,22 @@ public static class ImageDecoder
     {
         if (!File.Exists(path)) throw new MobileOneException($"image not found: {path}");
         using var data = SKData.Create(path) ?? throw new MobileOneException($"{path}: cannot read the file");
+        return Decode(data, path);
+    }
+
+    /// <summary>
+    /// Decodes an encoded image held in memory (an upload), as <see cref="Decode(string)"/> decodes a file;
+    /// <paramref name="source"/> names it in errors.
+    /// </summary>
+    public static RgbImage Decode(ReadOnlySpan<byte> encoded, string source)
+    {
+        if (encoded.IsEmpty) throw new MobileOneException($"{source}: empty image data");
+        using var data = SKData.CreateCopy(encoded);
+        return Decode(data, source);
+    }
+
+    private static RgbImage Decode(SKData data, string path)
+    {
         using var codec = SKCodec.Create(data) ?? throw new MobileOneException($"{path}: not a decodable image (JPEG, PNG, BMP, GIF or WebP expected)");
         CheckSize(codec.Info.Width, codec.Info.Height, path);
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

@@ -201,36 +201,46 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
     {
+        var value = InputValue(input, n, h, w);
+        return () => Execute(value, n, h, w);
+    }
+
+    /// <summary>Runs once, releasing the input's pinned view at once (a server runs this per request).</summary>
+    public float[] Run(float[] input, int n, int h, int w)
+    {
+        using var value = InputValue(input, n, h, w);
+        return Execute(value, n, h, w);
+    }
+
+    /// <summary>A tensor view of <paramref name="input"/> (pinned, not copied), after checking its size against the graph's.</summary>
+    private OrtValue InputValue(float[] input, int n, int h, int w)
+    {
         if ((FixedHeight is int fh && fh != h) || (FixedWidth is int fw && fw != w))
             throw new MobileOneException($"{Source}: the graph takes {FixedHeight}x{FixedWidth} inputs, not {h}x{w} (export it with dynamic height and width for any size)");
         int c = InputChannels;
         if (input.Length != (long)n * c * h * w)
             throw new ArgumentException($"input holds {input.Length} floats, not {n}x{c}x{h}x{w}");
-        var value = OrtValue.CreateTensorValueFromMemory(input, [n, c, h, w]);
-        string[] inputs = [inputName], outputs = [outputName];
-        OrtValue[] values = [value];
-        return () =>
-        {
-            try
-            {
-                using var results = session.Run(runOptions, inputs, values, outputs);
-                var logits = results[0].GetTensorDataAsSpan<float>();
-                // The declared output shape is a promise the graph need not keep.
-                if (logits.Length != (long)n * NumClasses)
-                    throw new MobileOneException($"{Source}: the model declares {NumClasses} outputs per image but produced {logits.Length} values for {n} images");
-                return logits.ToArray();
-            }
-            catch (OnnxRuntimeException e)
-            {
-                // The graph is only partly checked at load: shape or kernel errors surface on the first run.
-                var what = $"running the model on a {n}x{c}x{h}x{w} input";
-                throw IsOutOfArena(e) ? OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({FirstLine(e.Message)})");
-            }
-        };
+        return OrtValue.CreateTensorValueFromMemory(input, [n, c, h, w]);
     }
 
-    /// <inheritdoc/>
-    public float[] Run(float[] input, int n, int h, int w) => Prepare(input, n, h, w)();
+    private float[] Execute(OrtValue value, int n, int h, int w)
+    {
+        try
+        {
+            using var results = session.Run(runOptions, [inputName], [value], [outputName]);
+            var logits = results[0].GetTensorDataAsSpan<float>();
+            // The declared output shape is a promise the graph need not keep.
+            if (logits.Length != (long)n * NumClasses)
+                throw new MobileOneException($"{Source}: the model declares {NumClasses} outputs per image but produced {logits.Length} values for {n} images");
+            return logits.ToArray();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // The graph is only partly checked at load: shape or kernel errors surface on the first run.
+            var what = $"running the model on a {n}x{InputChannels}x{h}x{w} input";
+            throw IsOutOfArena(e) ? OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({FirstLine(e.Message)})");
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()
