@@ -60,7 +60,8 @@ public sealed partial class PackageConsumerTests : FileTest
     private string CreateConsumer(string feed)
     {
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var caches = new[] { Path.Combine(home, ".nuget", "packages"), "/opt/nuget/packages" }.Where(Directory.Exists);
+        var caches = new[] { Environment.GetEnvironmentVariable("NUGET_PACKAGES"), Path.Combine(home, ".nuget", "packages"), "/opt/nuget/packages" }
+            .OfType<string>().Where(Directory.Exists).Distinct();
         File.WriteAllText(Dir.File("nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -85,6 +86,7 @@ public sealed partial class PackageConsumerTests : FileTest
         // The test host inherits the outer build's MSBuild settings; the consumer's build must find its own.
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
             start.Environment.Remove(name);
+        start.Environment.Remove("NUGET_PACKAGES"); // it would override the consumer's own packages folder
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         using var p = Process.Start(start)!;
