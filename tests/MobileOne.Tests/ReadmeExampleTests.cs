@@ -15,10 +15,7 @@ public sealed partial class ReadmeExampleTests : FileTest
     public void LibraryExampleCompilesAndRuns()
     {
         Fixtures.Require();
-        var readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
-        var match = LibraryExample().Match(readme);
-        Assert.True(match.Success, "README.md has no ```csharp block under '## Library'");
-        var source = "using System;\n" + match.Groups[1].Value;
+        var source = "using System;\n" + ReadmeMatch(LibraryExample(), "a ```csharp block under '## Library'").Groups[1].Value;
 
         var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Concat(new[] { typeof(Models.MobileOneModel), typeof(TorchSharp.torch), typeof(Microsoft.ML.OnnxRuntime.InferenceSession) }.Select(t => t.Assembly.Location))
@@ -56,6 +53,14 @@ public sealed partial class ReadmeExampleTests : FileTest
         Assert.Equal(4, lines.Length); // three top-k lines and one label
         Assert.All(lines[..3], l => Assert.Matches(@"^.+: \d+(\.\d)? ?%$", l.Trim()));
         Assert.True(File.Exists(Dir.File("mobileone_s0.onnx")));
+    }
+
+    /// <summary>The README's text that <paramref name="pattern"/> matches; fails the test, naming <paramref name="what"/>, when none does.</summary>
+    internal static Match ReadmeMatch(Regex pattern, string what)
+    {
+        var match = pattern.Match(File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md")));
+        Assert.True(match.Success, "README.md has no " + what);
+        return match;
     }
 
     /// <summary>Tests that redirect the process-wide console take this lock.</summary>
