@@ -23,7 +23,10 @@ public static class BranchFusion
         var gamma = bn.weight!.detach().to(float64);
         var beta = bn.bias!.detach().to(float64);
         var mean = bn.running_mean!.to(float64);
-        var std = (bn.running_var!.to(float64) + bn.eps).sqrt();
+        // An explicit scalar, alive until the end: TorchSharp's implicit one can be finalised while the native add
+        // still reads it (seen as "Expected false to be true" from Scalar::toDouble under a busy GC).
+        using var eps = bn.eps.ToScalar();
+        var std = bn.running_var!.to(float64).add(eps, Scalars.One).sqrt();
         var t = gamma / std;
         var w = kernel.detach().to(float64) * t.reshape(-1, 1, 1, 1);
         var b = beta - mean * t;
