@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using MobileOne.Detection.Coco;
 using MobileOne.Detection.Evaluation;
 using static TorchSharp.torch;
@@ -41,25 +42,17 @@ public static class DetectionEvaluator
     public static IReadOnlyList<DetectionEvaluation> Evaluate(IReadOnlyList<SsdLite> models, DetectionLoader loader, int size,
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        var modes = models.Select(m => m.training).ToArray();
-        foreach (var m in models) m.eval();
-        try
+        using var evalMode = new EvalMode([.. models]);
+        var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
+        int images = 0;
+        using var noGrad = no_grad();
+        foreach (var batch in loader.Epoch(0, 0, _ => size, cancel))
         {
-            var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
-            int images = 0;
-            using var noGrad = no_grad();
-            foreach (var batch in loader.Epoch(0, 0, _ => size, cancel))
-            {
-                foreach (var tally in tallies) tally.Add(batch);
-                images += batch.Count;
-                progress?.Invoke(images, loader.Set.Images.Count);
-            }
-            return tallies.Select(t => t.Result(images)).ToArray();
+            foreach (var tally in tallies) tally.Add(batch);
+            images += batch.Count;
+            progress?.Invoke(images, loader.Set.Images.Count);
         }
-        finally
-        {
-            for (int i = 0; i < models.Count; i++) models[i].train(modes[i]);
-        }
+        return tallies.Select(t => t.Result(images)).ToArray();
     }
 
     // One model's detections and loss over the batches seen so far.

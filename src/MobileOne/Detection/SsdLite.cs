@@ -85,10 +85,8 @@ public sealed class SsdLite : nn.Module<Tensor, Tensor>
     /// <summary>Runs <paramref name="run"/> with the detector in eval mode (BatchNorm on its running statistics), then restores its mode.</summary>
     public T InEvalMode<T>(Func<T> run)
     {
-        bool training = this.training;
-        eval();
-        try { return run(); }
-        finally { train(training); }
+        using var evalMode = new EvalMode(this);
+        return run();
     }
 
     /// <summary>The anchors, [A, 4] pixels, for an input of <paramref name="height"/> x <paramref name="width"/> whose maps have <paramref name="grids"/> cells.</summary>

@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using System.Globalization;
 using MobileOne.Export;
 using MobileOne.Segmentation;
@@ -74,10 +75,8 @@ public sealed record SegmenterExportCheck(string Path, IReadOnlyList<(int Height
     private static Tensor Expected(DeepLabV3 model, Tensor x)
     {
         using var noGrad = no_grad();
-        bool training = model.training;
-        model.eval();
-        try { return model.call(x); }
-        finally { model.train(training); }
+        using var evalMode = new EvalMode(model);
+        return model.call(x);
     }
 
     /// <summary>True when the logits agree within <see cref="Tolerance"/> and the classes within <see cref="MaxClassMismatch"/>.</summary>

@@ -9,17 +9,9 @@ internal static class ForwardPass
     /// <summary>Runs <paramref name="model"/> in eval mode without autograd on zeros of [1, C, H, W]; restores train mode even on failure.</summary>
     public static void OnZeros(nn.Module<Tensor, Tensor> model, long channels, long height, long width)
     {
-        bool training = model.training;
-        model.eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var x = zeros(1, channels, height, width);
-            using var y = model.call(x);
-        }
-        finally
-        {
-            if (training) model.train();
-        }
+        using var evalMode = new EvalMode(model);
+        using var noGrad = no_grad();
+        using var x = zeros(1, channels, height, width);
+        using var y = model.call(x);
     }
 }

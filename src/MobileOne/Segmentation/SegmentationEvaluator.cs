@@ -1,3 +1,4 @@
+using MobileOne.Models;
 using System.Globalization;
 using static TorchSharp.torch;
 
@@ -53,28 +54,20 @@ public static class SegmentationEvaluator
     public static IReadOnlyList<SegmentationEvaluation> Evaluate(IReadOnlyList<DeepLabV3> models, SegmentationLoader loader,
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        var modes = models.Select(m => m.training).ToArray();
-        foreach (var m in models) m.eval();
-        try
+        using var evalMode = new EvalMode([.. models]);
+        var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
+        int images = 0, total = loader.Set.Samples.Count;
+        using var noGrad = no_grad();
+        foreach (var batch in loader.FullResolution(cancel))
         {
-            var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
-            int images = 0, total = loader.Set.Samples.Count;
-            using var noGrad = no_grad();
-            foreach (var batch in loader.FullResolution(cancel))
-            {
-                using var scope = NewDisposeScope();
-                var images4d = Images(batch);
-                var labels = Labels(batch);
-                foreach (var tally in tallies) tally.Add(batch, images4d, labels);
-                images += batch.Count;
-                progress?.Invoke(images, total);
-            }
-            return tallies.Select(t => t.Result()).ToArray();
+            using var scope = NewDisposeScope();
+            var images4d = Images(batch);
+            var labels = Labels(batch);
+            foreach (var tally in tallies) tally.Add(batch, images4d, labels);
+            images += batch.Count;
+            progress?.Invoke(images, total);
         }
-        finally
-        {
-            for (int i = 0; i < models.Count; i++) models[i].train(modes[i]);
-        }
+        return tallies.Select(t => t.Result()).ToArray();
     }
 
     // One model's confusion matrix and loss over the batches seen so far.

@@ -27,27 +27,19 @@ public static class Evaluator
     /// <summary>Evaluates <paramref name="model"/> (put in eval mode; its mode is restored afterwards).</summary>
     public static EvaluationResult Evaluate(MobileOneModel model, DataLoader loader, int size, IReadOnlyList<string> classNames, double labelSmoothing = 0)
     {
-        bool wasTraining = model.training;
-        model.eval();
+        using var evalMode = new EvalMode(model);
         var dtype = model.Stem.parameters().First().dtype;
         int k = model.Config.NumClasses;
         var tally = new EvaluationTally(classNames);
-        try
+        using var noGrad = no_grad();
+        foreach (var batch in loader.Epoch(0, 0, _ => (size, 1.0)))
         {
-            using var noGrad = no_grad();
-            foreach (var batch in loader.Epoch(0, 0, _ => (size, 1.0)))
-            {
-                using var scope = NewDisposeScope();
-                var x = tensor(batch.Images, [batch.Count, batch.Channels, batch.Size, batch.Size]).to(dtype);
-                var y = tensor(batch.Labels);
-                var logits = model.forward(x).to(float32);
-                double loss = LabelSmoothing.CrossEntropy(logits, y, labelSmoothing).item<float>() * batch.Count;
-                tally.Add(logits.topk(Math.Min(5, k), 1).indexes.data<long>().ToArray(), Math.Min(5, k), batch.Labels, loss);
-            }
-        }
-        finally
-        {
-            if (wasTraining) model.train();
+            using var scope = NewDisposeScope();
+            var x = tensor(batch.Images, [batch.Count, batch.Channels, batch.Size, batch.Size]).to(dtype);
+            var y = tensor(batch.Labels);
+            var logits = model.forward(x).to(float32);
+            double loss = LabelSmoothing.CrossEntropy(logits, y, labelSmoothing).item<float>() * batch.Count;
+            tally.Add(logits.topk(Math.Min(5, k), 1).indexes.data<long>().ToArray(), Math.Min(5, k), batch.Labels, loss);
         }
         return tally.Result();
     }
