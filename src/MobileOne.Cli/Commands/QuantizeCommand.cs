@@ -14,7 +14,7 @@ internal static class QuantizeCommand
         var model = new ModelOptions(command);
         var calibration = new Option<string>("--calibration")
         {
-            Description = "Calibration samples: fashion-mnist (its test split), a folder of IDX files, a folder of images (searched recursively), or an .npy of preprocessed inputs [N, C, H, W].",
+            Description = "Calibration samples: fashion-mnist (its training split, so that evaluation on its test split stays unseen), a folder of IDX files (the training split), a folder of images (searched recursively), or an .npy of preprocessed inputs [N, C, H, W].",
             Required = true,
         };
         var samples = new Option<int>("--samples") { Description = "Calibration samples to use (at most).", DefaultValueFactory = _ => new QuantizationOptions().Samples };

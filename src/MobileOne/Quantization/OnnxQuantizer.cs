@@ -88,9 +88,12 @@ public static class OnnxQuantizer
         var plan = QdqPlan.Make(model.Graph, options.KeepFloat, source);
         if (plan.Nodes.Count == 0) throw new MobileOneException($"{source}: no Conv, Gemm or MatMul node with constant weights is left to quantise");
         var collectors = Calibrator.Collect(model, plan.Calibrated, set, options.Method, source);
+        // The input is an image made of 8-bit pixels: its range is small and exactly known, so it is never clipped;
+        // a histogram method would cut its brightest pixels (the long tail of a dark background) as outliers.
+        var input = model.Graph.Input.Single().Name;
         var ranges = collectors.ToDictionary(c => c.Key, c =>
         {
-            var (min, max) = c.Value.Range(options.Method);
+            var (min, max) = c.Value.Range(c.Key == input ? CalibrationMethod.MinMax : options.Method);
             return QuantMath.Activation(min, max);
         });
         var int8 = QdqRewriter.Rewrite(model, plan, ranges, options.PerChannel, Metadata(options, set), source);
