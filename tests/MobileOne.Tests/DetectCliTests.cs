@@ -96,6 +96,7 @@ public sealed class DetectVerbsCliTests : FileTest
         // The run's recorded model is the one trained, at the size given on the command line, not the preset's 320.
         var recorded = new Training.RunFolder(run).ReadConfig();
         Assert.Equal(64, Detection.DetectorConfig.FromJson(recorded.Model, "config.json").ImageSize);
+        Assert.Equal(Models.BranchInit.Identity, recorded.BranchInit);
 
         var e = CliTests.Run("detect", "eval", "--checkpoint", Path.Combine(run, "best.pth.tar"), "--data", data, "--json", "--detections", Dir.File("results.json"));
         Assert.True(e.Code == 0, e.Err);

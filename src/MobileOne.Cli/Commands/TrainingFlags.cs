@@ -103,6 +103,7 @@ internal static class TrainingFlags
             (o, v) => o with { FreezeStages = v }, o => o.FreezeStages),
         F("--head-lr-mult", "Factor on the learning rate of the layers new to the task (the classifier; a detector's extra layers and heads), e.g. 10 on pretrained features.", (o, v) => o with { HeadLrMult = v }, o => o.HeadLrMult),
         F("--clip-grad-norm", "Clip the gradients' joint L2 norm to this before each update (0 = off).", (o, v) => o with { ClipGradNorm = v }, o => o.ClipGradNorm),
+        BranchInit(),
         F("--dropout", "Dropout before the classifier.", (o, v) => o with { Dropout = v }, o => o.Dropout),
         BoxAugment(),
         SegmentAugment(),
@@ -141,6 +142,15 @@ internal static class TrainingFlags
             3 => values,
             _ => throw new FormatException($"give one value or three, found {values.Length}"),
         };
+    }
+
+    private static Flag<string> BranchInit()
+    {
+        var flag = F<string>("--branch-init", "How a MobileOne trained from scratch starts its branches' BatchNorm scales: ones (PyTorch's default, as Apple trains) " +
+                                              "or identity (blocks with a skip branch start as ReLU(BN(x)); the default for detection).",
+            (o, v) => o with { BranchInit = v });
+        ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Models.BranchInit.Names]);
+        return flag;
     }
 
     private static Flag<string> BoxAugment()

@@ -80,6 +80,7 @@ public sealed class ClassificationTask : ITrainingTask<Batch>
     {
         var net = (MobileOneModel)model;
         WeightInit.Reset(net, options.Seed);
+        BranchInit.Apply(net, options.BranchInit);
         if (options.Init.Length > 0) FineTuning.LoadPretrained(net, options.Init, options.Seed, log);
     }
 

@@ -1,6 +1,7 @@
 using MobileOne.Checkpoints;
 using MobileOne.Data;
 using MobileOne.Detection.Coco;
+using MobileOne.Models;
 using MobileOne.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -56,6 +57,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
             WeightDecay = 4e-5,
             WeightDecayEnd = 4e-5,
             EmaDecay = 0.999,
+            BranchInit = BranchInit.Identity,
         };
     }
 
@@ -109,6 +111,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
     {
         var detector = (SsdLite)model;
         detector.Initialize(options.Seed);
+        if (detector.Backbone.Trunk is MobileOneTrunk mobileOne) BranchInit.Apply(mobileOne.Network, options.BranchInit);
         if (options.Init.Length == 0) return;
         if (detector.Backbone.Trunk is not MobileOneTrunk trunk)
             throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this detector's is {config.Backbone}");

@@ -1,6 +1,7 @@
 using MobileOne.Checkpoints;
 using MobileOne.Data;
 using MobileOne.Detection;
+using MobileOne.Models;
 using MobileOne.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -129,6 +130,7 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
     /// <inheritdoc/>
     public void Initialize(nn.Module model, Action<string> log)
     {
+        if (((DeepLabV3)model).Backbone is MobileOneTrunk mobileOne) BranchInit.Apply(mobileOne.Network, options.BranchInit);
         if (options.Init.Length == 0) return;
         if (((DeepLabV3)model).Backbone is not MobileOneTrunk trunk)
             throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this segmenter's is {config.Backbone}");

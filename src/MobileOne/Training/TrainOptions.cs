@@ -131,6 +131,13 @@ public sealed record TrainOptions
     /// </summary>
     public double ClipGradNorm { get; init; }
 
+    /// <summary>
+    /// How a MobileOne trained from scratch starts its branches' BatchNorm scales: <c>ones</c> (PyTorch's default, as
+    /// Apple trains) or <c>identity</c> (blocks with a skip branch start as ReLU(BN(x)); see <see cref="Models.BranchInit"/>).
+    /// Detection starts from <c>identity</c>. Weights loaded from a checkpoint replace either.
+    /// </summary>
+    public string BranchInit { get; init; } = Models.BranchInit.Ones;
+
     /// <summary>Dropout before the classifier (0: none).</summary>
     public double Dropout { get; init; }
 
@@ -290,6 +297,7 @@ public sealed record TrainOptions
         Require(ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm), $"the gradient-norm limit must be 0 (off) or positive, found {ClipGradNorm}");
         Require(HeadLrMult > 0 && double.IsFinite(HeadLrMult), $"the head's learning-rate factor must be positive, found {HeadLrMult}");
         Require(Dropout is >= 0 and < 1, $"dropout must be in [0, 1), found {Dropout}");
+        Require(Models.BranchInit.Names.Contains(BranchInit), $"the branch initialisation must be one of {string.Join(", ", Models.BranchInit.Names)}, found '{BranchInit}'");
         Resolutions();
         return this;
     }
