@@ -12,6 +12,23 @@ public sealed class DetectCliTests : FileTest
             [new(1, 3, 1, [0, 0, 50, 50]), new(2, 8, 2, [10, 10, 200, 100])]),
         Results(Dir.File("dt.json"), [new(3, 1, [0, 0, 50, 50], 0.9), new(8, 2, [300, 300, 20, 20], 0.8)]));
 
+    [Theory]
+    [InlineData("train", "--epochs", "300")]
+    [InlineData("train", "--branch-init", "ones")]
+    [InlineData("detect train", "--epochs", "30")]
+    [InlineData("detect train", "--lr", "0.05")]
+    [InlineData("detect train", "--weight-decay", "4E-05")]
+    [InlineData("detect train", "--branch-init", "identity")]
+    [InlineData("segment train", "--batch", "8")]
+    [InlineData("segment train", "--lr", "0.02")]
+    public void HelpShowsEachTasksOwnRecipeDefaults(string verb, string flag, string shown)
+    {
+        var help = CliTests.Run([.. verb.Split(' '), "--help"]);
+        Assert.Equal(0, help.Code);
+        var line = help.Out.Split('\n').Single(l => l.TrimStart().StartsWith(flag + " <", StringComparison.Ordinal));
+        Assert.EndsWith($"[default: {shown}]", line.TrimEnd());
+    }
+
     [Fact]
     public void ScorePrintsTheTwelveStatisticsAsJson()
     {

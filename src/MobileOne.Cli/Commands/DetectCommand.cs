@@ -25,7 +25,7 @@ internal static class DetectCommand
         var backbone = new Option<string>("--backbone") { Description = "The backbone.", DefaultValueFactory = _ => "mobileone_s0" };
         backbone.AcceptOnlyFromAmong([.. DetectorConfig.Backbones]);
         var init = new Option<FileInfo?>("--init") { Description = "Start the MobileOne backbone from this classification checkpoint (train-time, any layout); its classifier is left out." };
-        TrainingFlags.AddTaskTraining(command, data, [backbone, init], "runs/detect", TrainingFlags.RecipeTask.Detect,
+        TrainingFlags.AddTaskTraining(command, data, [backbone, init], "runs/detect", TrainingFlags.RecipeTask.Detect, DetectionTask.Recipe,
             parsed => DetectionTask.ForRun(parsed.GetValue(data)!, parsed.GetValue(backbone)!, parsed.GetValue(init)?.FullName),
             DetectionTask.Train, "detect train", "mAP@[.5:.95]", console);
         return command;

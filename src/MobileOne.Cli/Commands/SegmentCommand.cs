@@ -27,7 +27,7 @@ internal static class SegmentCommand
         var aux = new Option<bool>("--aux") { Description = "Add the FCN auxiliary head on the stride-8 features (its loss weighs 0.5)." };
         var init = new Option<FileInfo?>("--init") { Description = "Start the MobileOne backbone from this classification checkpoint (train-time, any layout); its classifier is left out." };
         var labels = MaskLabelsOption();
-        TrainingFlags.AddTaskTraining(command, data, [backbone, classes, stride, aux, init, labels], "runs/segment", TrainingFlags.RecipeTask.Segment,
+        TrainingFlags.AddTaskTraining(command, data, [backbone, classes, stride, aux, init, labels], "runs/segment", TrainingFlags.RecipeTask.Segment, SegmentationTask.Recipe,
             parsed => SegmentationTask.ForRun(parsed.GetValue(data)!, parsed.GetValue(backbone)!, parsed.GetValue(init)?.FullName, parsed.GetValue(classes),
                 parsed.GetValue(stride), parsed.GetValue(aux), parsed.GetValue(labels)!),
             SegmentationTask.Train, "segment train", "mIoU", console);

@@ -21,24 +21,36 @@ internal static class TrainingFlags
         Option Option { get; }
 
         TrainOptions Apply(ParseResult parsed, TrainOptions options);
+
+        /// <summary>Help shows <paramref name="preset"/>'s value of the field as the default (a task's preset, not the generic one).</summary>
+        IFlag ShowingDefaultOf(TrainOptions preset);
     }
 
     internal sealed class Flag<T> : IFlag
     {
         private readonly Option<T> option;
         private readonly Func<TrainOptions, T, TrainOptions> set;
+        private readonly Func<TrainOptions, T>? field;
 
-        public Flag(Option<T> option, Func<TrainOptions, T, TrainOptions> set, Func<TrainOptions, T>? shownDefault)
+        public Flag(Option<T> option, Func<TrainOptions, T, TrainOptions> set, Func<TrainOptions, T>? field)
         {
-            if (shownDefault is not null) option.DefaultValueFactory = _ => shownDefault(Defaults);
             this.option = option;
             this.set = set;
+            this.field = field;
+            ShowingDefaultOf(Defaults);
         }
 
         public Option Option => option;
 
         public TrainOptions Apply(ParseResult parsed, TrainOptions options) =>
             parsed.GetResult(option) is { Implicit: false } ? set(options, parsed.GetValue(option)!) : options;
+
+        public IFlag ShowingDefaultOf(TrainOptions preset)
+        {
+            // A field the preset leaves unset (a learning rate that follows the batch) shows no default.
+            if (field is not null && field(preset) is not null) option.DefaultValueFactory = _ => field(preset);
+            return this;
+        }
     }
 
     private static readonly TrainOptions Defaults = new();
@@ -63,17 +75,21 @@ internal static class TrainingFlags
     /// <summary>The tasks whose training verbs take the recipe's flags.</summary>
     internal enum RecipeTask { Classify, Detect, Segment }
 
-    /// <summary>The recipe's flags for <paramref name="task"/>: each task's data pipeline has flags of its own.</summary>
-    internal static IFlag[] RecipeFlags(RecipeTask task = RecipeTask.Classify) =>
+    /// <summary>
+    /// The recipe's flags for <paramref name="task"/>: each task's data pipeline has flags of its own. Help shows the
+    /// defaults of <paramref name="preset"/>, the task's recipe (the generic options when null).
+    /// </summary>
+    internal static IFlag[] RecipeFlags(RecipeTask task = RecipeTask.Classify, TrainOptions? preset = null) =>
         AllRecipeFlags().Where(f => !(task != RecipeTask.Classify && ClassificationOnly.Contains(f.Option.Name))
                                     && !(task != RecipeTask.Detect && DetectionOnly.Contains(f.Option.Name))
-                                    && !(task != RecipeTask.Segment && SegmentationOnly.Contains(f.Option.Name))).ToArray();
+                                    && !(task != RecipeTask.Segment && SegmentationOnly.Contains(f.Option.Name)))
+            .Select(f => f.ShowingDefaultOf(preset ?? Defaults)).ToArray();
 
     private static IFlag[] AllRecipeFlags() =>
     [
         F("--epochs", "Epochs (paper: 300).", (o, v) => o with { Epochs = v }, o => o.Epochs),
         F("--batch", "Batch size (paper: 256).", (o, v) => o with { BatchSize = v }, o => o.BatchSize),
-        F<double?>("--lr", "Peak learning rate (default 0.1 x batch / 256).", (o, v) => o with { Lr = v }),
+        F<double?>("--lr", "Peak learning rate (when no default is shown: 0.1 x batch / 256).", (o, v) => o with { Lr = v }, o => o.Lr),
         F("--warmup-epochs", "Linear warm-up epochs (at most half the run).", (o, v) => o with { WarmupEpochs = v }, o => o.WarmupEpochs),
         F<bool>("--nesterov", "Nesterov momentum.", (o, v) => o with { Nesterov = v }),
         F("--weight-decay", "Weight decay at the start (cosine-annealed).", (o, v) => o with { WeightDecay = v }, o => o.WeightDecay),
@@ -147,8 +163,8 @@ internal static class TrainingFlags
     private static Flag<string> BranchInit()
     {
         var flag = F<string>("--branch-init", "How a MobileOne trained from scratch starts its branches' BatchNorm scales: ones (PyTorch's default, as Apple trains) " +
-                                              "or identity (blocks with a skip branch start as ReLU(BN(x)); the default for detection).",
-            (o, v) => o with { BranchInit = v });
+                                              "or identity (blocks with a skip branch start as ReLU(BN(x))).",
+            (o, v) => o with { BranchInit = v }, o => o.BranchInit);
         ((Option<string>)flag.Option).AcceptOnlyFromAmong([.. Models.BranchInit.Names]);
         return flag;
     }
@@ -188,11 +204,11 @@ internal static class TrainingFlags
     /// the best score in the closing line.
     /// </summary>
     internal static void AddTaskTraining(Command command, Option<string> data, IReadOnlyList<Option> fixedOptions, string defaultOut, RecipeTask task,
-        Func<ParseResult, TrainOptions> preset, TaskTrainer train, string verb, string metric, CliConsole console)
+        TrainOptions recipeDefaults, Func<ParseResult, TrainOptions> preset, TaskTrainer train, string verb, string metric, CliConsole console)
     {
         var outDir = new Option<string>("--out") { Description = "Run folder.", DefaultValueFactory = _ => defaultOut };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder exactly where its last checkpoint left it." };
-        var recipe = RecipeFlags(task);
+        var recipe = RecipeFlags(task, recipeDefaults);
         var run = RunFlags();
         foreach (var o in new Option[] { data }.Concat(fixedOptions).Append(outDir).Append(resume).Concat(recipe.Concat(run).Select(f => f.Option))) command.Add(o);
         command.Validators.Add(r =>

@@ -39,8 +39,7 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
     /// (optionally started from the classification checkpoint <paramref name="init"/>): as many classes as the data's
     /// <c>classes.txt</c> names, else <paramref name="numClasses"/>; masks read by the convention <paramref name="maskLabels"/>
     /// (<see cref="MaskLabelNames"/>); ImageNet's normalisation; a square training crop
-    /// of the first training image's shorter side, at most <see cref="MaxDefaultCrop"/>; and torchvision's recipe
-    /// for a small data set on one machine (SGD at 0.02, weight decay 1e-4, 30 epochs, batch 8, no EMA).
+    /// of the first training image's shorter side, at most <see cref="MaxDefaultCrop"/>; and <see cref="Recipe"/>.
     /// </summary>
     public static TrainOptions ForRun(string data, string backbone, string? init = null, int? numClasses = null, int outputStride = 16, bool aux = false,
         string maskLabels = "voc")
@@ -53,26 +52,35 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
             throw new MobileOneException($"{Path.Combine(data, Data.Mosaic.MosaicGenerator.ClassesFile)} names {names.Count} classes, not {n}");
         var config = new SegmenterConfig(backbone, classes, outputStride, aux).Validate("the segmenter");
         var first = SegmentationData.Open(data, "train", classes, labels).Load(0).Image;
-        return new TrainOptions
+        return Recipe with
         {
             Data = data,
             MaskLabels = maskLabels,
             Model = config.ToJson(),
             Init = string.IsNullOrEmpty(init) ? "" : Path.GetFullPath(init),
             ImageSize = Math.Min(MaxDefaultCrop, Math.Min(first.Width, first.Height)),
-            Mean = [.. DeepLabV3.Normalization.Mean],
-            Std = [.. DeepLabV3.Normalization.Std],
-            LabelSmoothing = 0,
-            Channels = 3,
-            Epochs = 30,
-            BatchSize = 8,
-            Lr = 0.02,
-            WarmupEpochs = 1,
-            WeightDecay = 1e-4,
-            WeightDecayEnd = 1e-4,
-            EmaDecay = 0,
         };
     }
+
+    /// <summary>
+    /// Segmentation's recipe, what <see cref="ForRun"/> starts from: ImageNet's normalisation, no label smoothing,
+    /// and torchvision's recipe for a small data set on one machine (SGD at 0.02 after one warm-up epoch, weight decay
+    /// 1e-4, 30 epochs, batch 8, no EMA).
+    /// </summary>
+    public static TrainOptions Recipe { get; } = new()
+    {
+        Mean = [.. DeepLabV3.Normalization.Mean],
+        Std = [.. DeepLabV3.Normalization.Std],
+        LabelSmoothing = 0,
+        Channels = 3,
+        Epochs = 30,
+        BatchSize = 8,
+        Lr = 0.02,
+        WarmupEpochs = 1,
+        WeightDecay = 1e-4,
+        WeightDecayEnd = 1e-4,
+        EmaDecay = 0,
+    };
 
     /// <summary>The class names of the data set in <paramref name="data"/> (its <c>classes.txt</c>, as the mosaic writes it), or null without one.</summary>
     public static IReadOnlyList<string>? ClassNamesOf(string data)
