@@ -48,18 +48,11 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
     /// batch 32 at learning rate 0.05 after one warm-up epoch, weight decay 4e-5 (torchvision's SSDLite), EMA 0.999, and a
     /// MobileOne's blocks started as identities (<see cref="BranchInit.Identity"/>).
     /// </summary>
-    public static TrainOptions Recipe { get; } = new()
+    public static TrainOptions Recipe { get; } = TrainOptions.ForDenseTask(SsdLite.Normalization) with
     {
-        Mean = [.. SsdLite.Normalization.Mean],
-        Std = [.. SsdLite.Normalization.Std],
-        LabelSmoothing = 0,
-        Channels = 3,
-        Epochs = 30,
         BatchSize = 32,
         Lr = 0.05,
-        WarmupEpochs = 1,
-        WeightDecay = 4e-5,
-        WeightDecayEnd = 4e-5,
+        WeightDecay = 4e-5, WeightDecayEnd = 4e-5, // constant, not annealed
         EmaDecay = 0.999,
         BranchInit = BranchInit.Identity,
     };

@@ -67,18 +67,11 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
     /// and torchvision's recipe for a small data set on one machine (SGD at 0.02 after one warm-up epoch, weight decay
     /// 1e-4, 30 epochs, batch 8, no EMA).
     /// </summary>
-    public static TrainOptions Recipe { get; } = new()
+    public static TrainOptions Recipe { get; } = TrainOptions.ForDenseTask(DeepLabV3.Normalization) with
     {
-        Mean = [.. DeepLabV3.Normalization.Mean],
-        Std = [.. DeepLabV3.Normalization.Std],
-        LabelSmoothing = 0,
-        Channels = 3,
-        Epochs = 30,
         BatchSize = 8,
         Lr = 0.02,
-        WarmupEpochs = 1,
-        WeightDecay = 1e-4,
-        WeightDecayEnd = 1e-4,
+        WeightDecay = 1e-4, WeightDecayEnd = 1e-4, // constant, not annealed
         EmaDecay = 0,
     };
 

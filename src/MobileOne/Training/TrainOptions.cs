@@ -200,6 +200,20 @@ public sealed record TrainOptions
     private static TrainOptions? PretrainingRun(string checkpoint) => RunFolder.Of(checkpoint)?.ReadConfig();
 
     /// <summary>
+    /// The base of a dense task's recipe (detection, segmentation): RGB input normalised as <paramref name="normalization"/>
+    /// says, no label smoothing (there is no one label per image to smooth), 30 epochs after one warm-up epoch.
+    /// </summary>
+    public static TrainOptions ForDenseTask(ImagePreprocessor normalization) => new()
+    {
+        Mean = [.. normalization.Mean],
+        Std = [.. normalization.Std],
+        LabelSmoothing = 0,
+        Channels = 3,
+        Epochs = 30,
+        WarmupEpochs = 1,
+    };
+
+    /// <summary>
     /// Options for Fashion-MNIST: 28x28 images (no evaluation crop), its gray-level mean and standard
     /// deviation, light cropping (scale 0.8-1), <paramref name="channels"/> input channels and the
     /// quickstart's model (<see cref="QuickstartModel.FashionMnist"/>).
