@@ -19,16 +19,22 @@ internal static class QuickstartCommand
         var task = new Option<string>("--task") { Description = "classify (Fashion-MNIST), detect (SSDLite on a Fashion-MNIST mosaic in COCO's format) or segment (DeepLabV3 on a mosaic in VOC's format).", DefaultValueFactory = _ => "classify" };
         task.AcceptOnlyFromAmong("classify", "detect", "segment");
         var outDir = new Option<string?>("--out") { Description = "Run folder (default runs/quickstart, runs/quickstart-detect or runs/quickstart-segment)." };
-        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default 4 for classify, 12 for detect and segment; the time budget usually ends training first)." };
-        var budget = new Option<double?>("--time-budget") { Description = "Stop training (resumably) after this many seconds, whatever the epochs (default 720, or 780 for detect and segment)." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Training epochs (default {QuickstartPipeline.DefaultEpochs} for classify, {DetectionQuickstart.DefaultEpochs} for detect, {SegmentationQuickstart.DefaultEpochs} for segment)." };
+        var budget = new Option<double?>("--time-budget") { Description = $"Stop training (resumably) after this many seconds, whatever the epochs (default {QuickstartPipeline.DefaultBudgetSeconds} for classify, {DetectionQuickstart.DefaultBudgetSeconds} for detect and segment)." };
         var threads = SharedOptions.Threads("LibTorch threads for training (0 = all cores).", 0);
         foreach (var o in new Option[] { task, outDir, epochs, budget, threads }) command.Add(o);
         CliValidation.AtLeast(epochs, 1);
         command.SetAction(parsed =>
         {
             string name = parsed.GetValue(task)!, dir = parsed.GetValue(outDir) ?? (name == "classify" ? "runs/quickstart" : $"runs/quickstart-{name}");
-            int n = parsed.GetValue(epochs) ?? (name == "classify" ? 4 : 12), t = parsed.GetValue(threads);
-            double seconds = parsed.GetValue(budget) ?? (name == "classify" ? 720 : 780);
+            var (defaultEpochs, defaultBudget) = name switch
+            {
+                "detect" => (DetectionQuickstart.DefaultEpochs, DetectionQuickstart.DefaultBudgetSeconds),
+                "segment" => (SegmentationQuickstart.DefaultEpochs, SegmentationQuickstart.DefaultBudgetSeconds),
+                _ => (QuickstartPipeline.DefaultEpochs, QuickstartPipeline.DefaultBudgetSeconds),
+            };
+            int n = parsed.GetValue(epochs) ?? defaultEpochs, t = parsed.GetValue(threads);
+            double seconds = parsed.GetValue(budget) ?? defaultBudget;
             return name switch
             {
                 "detect" => Finish(DetectionQuickstart.Run(dir, n, seconds, t, Runner(DetectionTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),

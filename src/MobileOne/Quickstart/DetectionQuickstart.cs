@@ -31,6 +31,15 @@ public sealed record DetectionQuickstartResult(DetectorEvalReport Evaluation, st
 /// </summary>
 public static class DetectionQuickstart
 {
+    /// <summary>
+    /// Epochs of the quickstart's cosine schedule: as many as two cores train SSDLite-S0 on the mosaic in about the
+    /// budget (about 90 s an epoch at 128x128), so that the schedule ends rather than being cut.
+    /// </summary>
+    public const int DefaultEpochs = 8;
+
+    /// <summary>Seconds of training after which the quickstart stops, wherever its schedule is.</summary>
+    public const double DefaultBudgetSeconds = 780;
+
     /// <summary>The data set the quickstart writes: images of <see cref="MosaicOptions.Size"/> pixels, seed 0.</summary>
     public static MosaicOptions Data { get; } = new() { Task = MosaicTask.Detect, TrainImages = 2000, ValImages = 400, Size = 128, Seed = 0 };
 

@@ -19,6 +19,12 @@ namespace MobileOne.Quickstart;
 /// </summary>
 public static class QuickstartPipeline
 {
+    /// <summary>Epochs of the classification quickstart's cosine schedule.</summary>
+    public const int DefaultEpochs = 4;
+
+    /// <summary>Seconds of training after which the classification quickstart stops, wherever its schedule is.</summary>
+    public const double DefaultBudgetSeconds = 720;
+
     /// <summary>Trains with <paramref name="recipe"/> in <paramref name="runDirectory"/>, or resumes the run there (recipe null).</summary>
     public delegate TrainingResult TrainRunner(TrainOptions? recipe, string runDirectory, bool resume);
 

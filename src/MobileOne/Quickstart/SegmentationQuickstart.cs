@@ -31,6 +31,12 @@ public sealed record SegmentationQuickstartResult(SegmenterEvalReport Evaluation
 /// </summary>
 public static class SegmentationQuickstart
 {
+    /// <summary>Epochs of the quickstart's cosine schedule.</summary>
+    public const int DefaultEpochs = 12;
+
+    /// <summary>Seconds of training after which the quickstart stops, wherever its schedule is.</summary>
+    public const double DefaultBudgetSeconds = 780;
+
     /// <summary>The data set the quickstart writes: images of <see cref="MosaicOptions.Size"/> pixels, seed 0.</summary>
     public static MosaicOptions Data { get; } = new() { Task = MosaicTask.Segment, TrainImages = 2000, ValImages = 400, Size = 128, Seed = 0 };
 
