@@ -21,6 +21,7 @@ public sealed class DetectCliTests : FileTest
     [InlineData("detect train", "--branch-init", "identity")]
     [InlineData("segment train", "--batch", "8")]
     [InlineData("segment train", "--lr", "0.02")]
+    [InlineData("segment train", "--branch-init", "identity")]
     public void HelpShowsEachTasksOwnRecipeDefaults(string verb, string flag, string shown)
     {
         var help = CliTests.Run([.. verb.Split(' '), "--help"]);

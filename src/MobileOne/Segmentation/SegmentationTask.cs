@@ -64,8 +64,8 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
 
     /// <summary>
     /// Segmentation's recipe, what <see cref="ForRun"/> starts from: ImageNet's normalisation, no label smoothing,
-    /// and torchvision's recipe for a small data set on one machine (SGD at 0.02 after one warm-up epoch, weight decay
-    /// 1e-4, 30 epochs, batch 8, no EMA).
+    /// torchvision's recipe for a small data set on one machine (SGD at 0.02 after one warm-up epoch, weight decay
+    /// 1e-4, 30 epochs, batch 8, no EMA), and a MobileOne's blocks started as identities (<see cref="BranchInit.Identity"/>).
     /// </summary>
     public static TrainOptions Recipe { get; } = TrainOptions.ForDenseTask(DeepLabV3.Normalization) with
     {
@@ -73,6 +73,7 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
         Lr = 0.02,
         WeightDecay = 1e-4, WeightDecayEnd = 1e-4, // constant, not annealed
         EmaDecay = 0,
+        BranchInit = BranchInit.Identity,
     };
 
     /// <summary>The class names of the data set in <paramref name="data"/> (its <c>classes.txt</c>, as the mosaic writes it), or null without one.</summary>

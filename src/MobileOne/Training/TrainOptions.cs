@@ -134,7 +134,7 @@ public sealed record TrainOptions
     /// <summary>
     /// How a MobileOne trained from scratch starts its branches' BatchNorm scales: <c>ones</c> (PyTorch's default, as
     /// Apple trains) or <c>identity</c> (blocks with a skip branch start as ReLU(BN(x)); see <see cref="Models.BranchInit"/>).
-    /// Detection starts from <c>identity</c>. Weights loaded from a checkpoint replace either.
+    /// Detection and segmentation start from <c>identity</c>. Weights loaded from a checkpoint replace either.
     /// </summary>
     public string BranchInit { get; init; } = Models.BranchInit.Ones;
 
