@@ -14,7 +14,7 @@ internal static class TrainingFlags
 {
     /// <summary>
     /// One flag of a <see cref="TrainOptions"/> field: how a given value sets it. Defaults are never restated
-    /// here: help shows <see cref="TrainOptions"/>' own, and a flag not given leaves the field as the data set's preset has it.
+    /// here: help shows <see cref="TrainOptions"/>' own or the task's recipe's, and a flag not given leaves the field as the preset has it.
     /// </summary>
     internal interface IFlag
     {
