@@ -37,9 +37,17 @@ public sealed record LoadTestSettings(int Clients, TimeSpan Duration, TimeSpan B
 /// <param name="BaselineP99Ms">99th percentile latency of one client alone.</param>
 /// <param name="StartResidentMiB">The server's resident memory before the load, as its metrics report it.</param>
 /// <param name="EndResidentMiB">The server's resident memory after the load.</param>
+/// <param name="ResidentSamples">The server's resident memory during the load, about every tenth of it: (seconds into the load, MiB).</param>
 public sealed record LoadTestReport(Uri Server, int Clients, double Seconds, long Requests, long Errors, double P50Ms, double P99Ms,
-    double? BaselineP50Ms, double? BaselineP99Ms, double StartResidentMiB, double EndResidentMiB)
+    double? BaselineP50Ms, double? BaselineP99Ms, double StartResidentMiB, double EndResidentMiB, IReadOnlyList<(double Seconds, double MiB)> ResidentSamples)
 {
+    /// <summary>
+    /// How much the resident memory grew over the second half of the load (from the sample nearest its middle to the
+    /// end): a server that leaks keeps growing there, one that only warms up has levelled off.
+    /// </summary>
+    public double SecondHalfGrowthMiB =>
+        EndResidentMiB - (ResidentSamples.Count == 0 ? StartResidentMiB : ResidentSamples.MinBy(p => Math.Abs(p.Seconds - Seconds / 2)).MiB);
+
     /// <summary>Successful requests per second.</summary>
     public double Throughput => Requests / Seconds;
 
@@ -50,7 +58,8 @@ public sealed record LoadTestReport(Uri Server, int Clients, double Seconds, lon
         yield return Format($"requests {Requests}, errors {Errors}, throughput {Throughput:F1} requests/s");
         var baseline = BaselineP50Ms is double b50 && BaselineP99Ms is double b99 ? Format($" (1 client alone: p50 {b50:F1} ms, p99 {b99:F1} ms; p99 under load = {P99Ms / b50:F1}x its p50)") : "";
         yield return Format($"latency p50 {P50Ms:F1} ms, p99 {P99Ms:F1} ms") + baseline;
-        yield return Format($"server resident memory: {StartResidentMiB:F1} MiB at the start, {EndResidentMiB:F1} MiB at the end");
+        var during = string.Join(", ", ResidentSamples.Select(p => Format($"{p.MiB:F0} ({p.Seconds:F0} s)")));
+        yield return Format($"server resident memory: {StartResidentMiB:F1} MiB at the start, {during}{(during.Length > 0 ? ", " : "")}{EndResidentMiB:F1} MiB at the end; {SecondHalfGrowthMiB:+0.0;-0.0} MiB over the second half");
     }
 
     /// <summary>The report as one JSON object.</summary>
@@ -58,7 +67,8 @@ public sealed record LoadTestReport(Uri Server, int Clients, double Seconds, lon
     {
         server = Server.ToString(), clients = Clients, seconds = Seconds, requests = Requests, errors = Errors, throughput = Throughput,
         p50_ms = P50Ms, p99_ms = P99Ms, baseline_p50_ms = BaselineP50Ms, baseline_p99_ms = BaselineP99Ms,
-        start_resident_mib = StartResidentMiB, end_resident_mib = EndResidentMiB,
+        start_resident_mib = StartResidentMiB, end_resident_mib = EndResidentMiB, second_half_growth_mib = SecondHalfGrowthMiB,
+        resident_mib = ResidentSamples.Select(p => new { seconds = p.Seconds, mib = p.MiB }),
     });
 
     private static string Format(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
@@ -97,11 +107,17 @@ public static class ServerLoadTest
         }
         double start = await ResidentMiBAsync(client);
         log?.Invoke($"{settings.Clients} clients for {settings.Duration.TotalSeconds:F0} s");
-        var load = await DriveAsync(client, image, settings.Clients, settings.Duration);
+        var samples = new List<(double, double)>();
+        var clock = Stopwatch.StartNew();
+        var load = DriveAsync(client, image, settings.Clients, settings.Duration);
+        var interval = settings.Duration / 10;
+        while (await Task.WhenAny(load, Task.Delay(interval)) != load)
+            samples.Add((clock.Elapsed.TotalSeconds, await ResidentMiBAsync(client)));
+        var phase = await load;
         double end = await ResidentMiBAsync(client);
-        if (load.Sorted.Count == 0) throw new MobileOneException($"{server}: no request succeeded in {settings.Duration.TotalSeconds} s ({load.Errors} errors)");
-        return new LoadTestReport(server, settings.Clients, load.Seconds, load.Sorted.Count, load.Errors,
-            LatencyStats.Percentile(load.Sorted, 0.5), LatencyStats.Percentile(load.Sorted, 0.99), b50, b99, start, end);
+        if (phase.Sorted.Count == 0) throw new MobileOneException($"{server}: no request succeeded in {settings.Duration.TotalSeconds} s ({phase.Errors} errors)");
+        return new LoadTestReport(server, settings.Clients, phase.Seconds, phase.Sorted.Count, phase.Errors,
+            LatencyStats.Percentile(phase.Sorted, 0.5), LatencyStats.Percentile(phase.Sorted, 0.99), b50, b99, start, end, samples);
     }
 
     private sealed record Phase(IReadOnlyList<double> Sorted, long Errors, double Seconds);
