@@ -105,8 +105,8 @@ public static class DetectionQuickstart
         sb.AppendLine(string.Format(inv, "A mosaic of Fashion-MNIST items on textured backgrounds in COCO's format (`./mobileone data mosaic --task detect --train {0} --val {1} --size {2} --seed {3}`): `data/`.",
             Data.TrainImages, Data.ValImages, Data.Size, Data.Seed)).AppendLine();
         sb.AppendLine("## Training").AppendLine();
-        sb.AppendLine(string.Format(inv, "SSDLite on MobileOne-S0 from random weights, {0}x{0} input, {1} epochs planned, batch {2}, SGD momentum {3}, peak LR {4:G3} with {5} epochs of warm-up then cosine, weight decay {6:G2}, EMA {7}, augmentation '{8}'. Outcome: {9}, {10:N0} steps.",
-            o.ImageSize, o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, o.WarmupEpochs, o.WeightDecay, o.EmaDecay, o.BoxAugment, trained.Outcome, trained.Steps)).AppendLine();
+        sb.AppendLine(string.Format(inv, "SSDLite on MobileOne-S0 from random weights (branch initialisation '{11}'), {0}x{0} input, {1} epochs planned, batch {2}, SGD momentum {3}, peak LR {4:G3} after {5} of warm-up, then cosine, weight decay {6:G2}, EMA {7}, augmentation '{8}'. Outcome: {9}, {10:N0} steps.",
+            o.ImageSize, o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, QuickstartReport.Epochs(o.WarmupEpochs), o.WeightDecay, o.EmaDecay, o.BoxAugment, trained.Outcome, trained.Steps, o.BranchInit)).AppendLine();
         sb.AppendLine("| epoch | train loss | val mAP | val AP50 | EMA val mAP | seconds |").AppendLine("|---:|---:|---:|---:|---:|---:|");
         foreach (var m in trained.History)
             sb.AppendLine(string.Format(inv, "| {0} | {1:F3} | {2:F3} | {3:F3} | {4} | {5:F0} |", m.Epoch + 1, m.TrainLoss, m.Val["mAP"], m.Val["AP50"],

@@ -11,6 +11,9 @@ internal static class QuickstartReport
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>"1 epoch", "0.5 epochs", "5 epochs".</summary>
+    public static string Epochs(double n) => string.Format(Inv, n == 1 ? "{0} epoch" : "{0} epochs", n);
+
     /// <summary>The report as markdown.</summary>
     public static string Markdown(TrainOptions o, TrainingResult r, EvaluationResult unfused, EvaluationResult fused, IReadOnlyList<LatencyStats> lat, TimeSpan elapsed)
     {
@@ -42,8 +45,8 @@ internal static class QuickstartReport
     private static void Training(StringBuilder sb, TrainOptions o, TrainingResult r)
     {
         sb.AppendLine("## Training").AppendLine();
-        sb.AppendLine(string.Format(Inv, "Fashion-MNIST, 60,000 training images, {0} epochs planned, batch {1}, SGD momentum {2}, peak LR {3:G3} with {4} epochs of warm-up then cosine,",
-            o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, o.WarmupEpochs));
+        sb.AppendLine(string.Format(Inv, "Fashion-MNIST, 60,000 training images, {0} epochs planned, batch {1}, SGD momentum {2}, peak LR {3:G3} after {4} of warm-up, then cosine,",
+            o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, Epochs(o.WarmupEpochs)));
         sb.AppendLine(string.Format(Inv, "weight decay {0:G2} annealed to {1:G2} (none on BatchNorm and biases), label smoothing {2}, EMA {3}, {4}.",
             o.WeightDecay, o.WeightDecayEnd, o.LabelSmoothing, o.EmaDecay,
             o.CropScaleMin >= 1 ? "horizontal flips (no cropping: four epochs underfit, they need no more regularisation)" : $"RandomResizedCrop (scale {o.CropScaleMin}-1) and flips"));

@@ -103,8 +103,8 @@ public static class SegmentationQuickstart
         sb.AppendLine(string.Format(inv, "A mosaic of Fashion-MNIST items on textured backgrounds in VOC's format (`./mobileone data mosaic --task segment --train {0} --val {1} --size {2} --seed {3}`): `data/`.",
             Data.TrainImages, Data.ValImages, Data.Size, Data.Seed)).AppendLine();
         sb.AppendLine("## Training").AppendLine();
-        sb.AppendLine(string.Format(inv, "DeepLabV3 on MobileOne-S0 (output stride 16) from random weights, {0}-pixel crops, {1} epochs planned, batch {2}, SGD momentum {3}, peak LR {4:G3} with {5} epochs of warm-up then cosine, weight decay {6:G2}, augmentation '{7}'. Outcome: {8}, {9:N0} steps.",
-            o.ImageSize, o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, o.WarmupEpochs, o.WeightDecay, o.SegmentAugment, trained.Outcome, trained.Steps)).AppendLine();
+        sb.AppendLine(string.Format(inv, "DeepLabV3 on MobileOne-S0 (output stride 16) from random weights (branch initialisation '{10}'), {0}-pixel crops, {1} epochs planned, batch {2}, SGD momentum {3}, peak LR {4:G3} after {5} of warm-up, then cosine, weight decay {6:G2}, augmentation '{7}'. Outcome: {8}, {9:N0} steps.",
+            o.ImageSize, o.Epochs, o.BatchSize, o.Momentum, o.EffectiveLr, QuickstartReport.Epochs(o.WarmupEpochs), o.WeightDecay, o.SegmentAugment, trained.Outcome, trained.Steps, o.BranchInit)).AppendLine();
         sb.AppendLine("| epoch | train loss | val loss | val mIoU | val pixel accuracy | seconds |").AppendLine("|---:|---:|---:|---:|---:|---:|");
         foreach (var m in trained.History)
             sb.AppendLine(string.Format(inv, "| {0} | {1:F3} | {2:F3} | {3:F3} | {4:F3} | {5:F0} |", m.Epoch + 1, m.TrainLoss, m.ValLoss, m.Val["mIoU"], m.Val["pixel_accuracy"], m.Seconds));
