@@ -27,20 +27,18 @@ internal static class QuickstartCommand
         command.SetAction(parsed =>
         {
             string name = parsed.GetValue(task)!, dir = parsed.GetValue(outDir) ?? (name == "classify" ? "runs/quickstart" : $"runs/quickstart-{name}");
-            var (defaultEpochs, defaultBudget) = name switch
-            {
-                "detect" => (DetectionQuickstart.DefaultEpochs, DetectionQuickstart.DefaultBudgetSeconds),
-                "segment" => (SegmentationQuickstart.DefaultEpochs, SegmentationQuickstart.DefaultBudgetSeconds),
-                _ => (QuickstartPipeline.DefaultEpochs, QuickstartPipeline.DefaultBudgetSeconds),
-            };
-            int n = parsed.GetValue(epochs) ?? defaultEpochs, t = parsed.GetValue(threads);
-            double seconds = parsed.GetValue(budget) ?? defaultBudget;
+            int t = parsed.GetValue(threads);
+            // The flags given, else the task's own defaults.
+            int Epochs(int taskDefault) => parsed.GetValue(epochs) ?? taskDefault;
+            double Budget(double taskDefault) => parsed.GetValue(budget) ?? taskDefault;
             return name switch
             {
-                "detect" => Finish(DetectionQuickstart.Run(dir, n, seconds, t, Runner(DetectionTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
-                "segment" => Finish(SegmentationQuickstart.Run(dir, n, seconds, t, Runner(SegmentationTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
-                _ => Finish(QuickstartPipeline.Run(dir, n, seconds, t, (recipe, runDir, resume) => TrainCommand.RunWithSignals(recipe, runDir, resume, console),
-                    console.Out.WriteLine, console.Warn)?.Summary(), console),
+                "detect" => Finish(DetectionQuickstart.Run(dir, Epochs(DetectionQuickstart.DefaultEpochs), Budget(DetectionQuickstart.DefaultBudgetSeconds), t,
+                    Runner(DetectionTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
+                "segment" => Finish(SegmentationQuickstart.Run(dir, Epochs(SegmentationQuickstart.DefaultEpochs), Budget(SegmentationQuickstart.DefaultBudgetSeconds), t,
+                    Runner(SegmentationTask.Train, name, dir, console), console.Out.WriteLine)?.Summary(), console),
+                _ => Finish(QuickstartPipeline.Run(dir, Epochs(QuickstartPipeline.DefaultEpochs), Budget(QuickstartPipeline.DefaultBudgetSeconds), t,
+                    (recipe, runDir, resume) => TrainCommand.RunWithSignals(recipe, runDir, resume, console), console.Out.WriteLine, console.Warn)?.Summary(), console),
             };
         });
         return command;

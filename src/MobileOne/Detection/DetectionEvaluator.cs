@@ -1,6 +1,6 @@
-using MobileOne.Models;
 using MobileOne.Detection.Coco;
 using MobileOne.Detection.Evaluation;
+using MobileOne.Models;
 using static TorchSharp.torch;
 
 namespace MobileOne.Detection;

@@ -107,11 +107,7 @@ public sealed class DetectionTask : ITrainingTask<DetectionBatch>
     {
         var detector = (SsdLite)model;
         detector.Initialize(options.Seed);
-        if (detector.Backbone.Trunk is MobileOneTrunk mobileOne) BranchInit.Apply(mobileOne.Network, options.BranchInit);
-        if (options.Init.Length == 0) return;
-        if (detector.Backbone.Trunk is not MobileOneTrunk trunk)
-            throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this detector's is {config.Backbone}");
-        FineTuning.LoadBackbone(trunk.Network, options.Init, log);
+        MobileOneTrunk.StartRun(detector.Backbone.Trunk, options, "detector", config.Backbone, log);
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using MobileOne.Models;
+using MobileOne.Training;
 using static TorchSharp.torch;
 
 namespace MobileOne.Detection;
@@ -27,6 +28,21 @@ public sealed class MobileOneTrunk : FeatureTrunk
         foreach (var (name, module) in named) register_module(name, module);
         var levels = network.FeatureLevels;
         OutChannels = MapStages.Select(s => levels[s].Channels).ToArray();
+    }
+
+    /// <summary>
+    /// Starts a task's trunk for a new run of <paramref name="options"/>: a MobileOne's branch initialisation, then the
+    /// backbone of the classification checkpoint the options name, if any. Only a MobileOne loads one; for another trunk
+    /// the error names <paramref name="model"/> (e.g. "detector") and its <paramref name="backbone"/>.
+    /// </summary>
+    public static void StartRun(FeatureTrunk trunk, TrainOptions options, string model, string backbone, Action<string> log)
+    {
+        var mobileOne = trunk as MobileOneTrunk;
+        if (mobileOne is not null) BranchInit.Apply(mobileOne.Network, options.BranchInit);
+        if (options.Init.Length == 0) return;
+        if (mobileOne is null)
+            throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this {model}'s is {backbone}");
+        FineTuning.LoadBackbone(mobileOne.Network, options.Init, log);
     }
 
     // An array, not a field: TorchSharp would register a module field (and so the classifier) under its C# name.

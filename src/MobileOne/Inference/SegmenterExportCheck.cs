@@ -1,6 +1,6 @@
-using MobileOne.Models;
 using System.Globalization;
 using MobileOne.Export;
+using MobileOne.Models;
 using MobileOne.Segmentation;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
-using MobileOne.Models;
 using System.Globalization;
+using MobileOne.Models;
 using static TorchSharp.torch;
 
 namespace MobileOne.Segmentation;

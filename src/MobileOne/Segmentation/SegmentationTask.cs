@@ -132,11 +132,7 @@ public sealed class SegmentationTask : ITrainingTask<SegmentationBatch>
     /// <inheritdoc/>
     public void Initialize(nn.Module model, Action<string> log)
     {
-        if (((DeepLabV3)model).Backbone is MobileOneTrunk mobileOne) BranchInit.Apply(mobileOne.Network, options.BranchInit);
-        if (options.Init.Length == 0) return;
-        if (((DeepLabV3)model).Backbone is not MobileOneTrunk trunk)
-            throw new MobileOneException($"{options.Init}: a pretrained backbone loads into a MobileOne backbone; this segmenter's is {config.Backbone}");
-        FineTuning.LoadBackbone(trunk.Network, options.Init, log);
+        MobileOneTrunk.StartRun(((DeepLabV3)model).Backbone, options, "segmenter", config.Backbone, log);
     }
 
     /// <inheritdoc/>
