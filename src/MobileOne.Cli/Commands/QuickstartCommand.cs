@@ -20,7 +20,7 @@ internal static class QuickstartCommand
         task.AcceptOnlyFromAmong("classify", "detect", "segment");
         var outDir = new Option<string?>("--out") { Description = "Run folder (default runs/quickstart, runs/quickstart-detect or runs/quickstart-segment)." };
         var epochs = new Option<int?>("--epochs") { Description = $"Training epochs (default {QuickstartPipeline.DefaultEpochs} for classify, {DetectionQuickstart.DefaultEpochs} for detect, {SegmentationQuickstart.DefaultEpochs} for segment)." };
-        var budget = new Option<double?>("--time-budget") { Description = $"Stop training (resumably) after this many seconds, whatever the epochs (default {QuickstartPipeline.DefaultBudgetSeconds} for classify, {DetectionQuickstart.DefaultBudgetSeconds} for detect and segment)." };
+        var budget = new Option<double?>("--time-budget") { Description = $"Stop training (resumably) after this many seconds, whatever the epochs (default {QuickstartPipeline.DefaultBudgetSeconds} for classify, {DetectionQuickstart.DefaultBudgetSeconds} for detect, {SegmentationQuickstart.DefaultBudgetSeconds} for segment)." };
         var threads = SharedOptions.Threads("LibTorch threads for training (0 = all cores).", 0);
         foreach (var o in new Option[] { task, outDir, epochs, budget, threads }) command.Add(o);
         CliValidation.AtLeast(epochs, 1);
