@@ -137,6 +137,49 @@ public sealed class DetectVerbsCliTests : FileTest
     }
 
     [SkippableFact]
+    public void ExportsWithAndWithoutNmsEvaluateInOnnxRuntimeAsTheCheckpointDoes()
+    {
+        var (data, run) = TrainTiny();
+        var checkpoint = Path.Combine(run, "best.pth.tar");
+        var expected = Evaluated(CliTests.Run("detect", "eval", "--checkpoint", checkpoint, "--data", data, "--json", "--detections", Dir.File("torch.json")));
+        foreach (var (name, flags) in new[] { ("nms", Array.Empty<string>()), ("dense", new[] { "--no-nms" }) })
+        {
+            var onnx = Dir.File(name + ".onnx");
+            Assert.Equal(0, CliTests.Run(["detect", "export", "--checkpoint", checkpoint, "--output", onnx, .. flags]).Code);
+            var graph = Evaluated(CliTests.Run("detect", "eval", "--onnx", onnx, "--data", data, "--json", "--detections", Dir.File(name + ".json")));
+            foreach (var stat in CocoStats.Names) Assert.Equal(expected.GetProperty(stat).GetDouble(), graph.GetProperty(stat).GetDouble(), 1e-3);
+            // The same detections, in the images' own pixels: scaled back from the graph's input as the checkpoint's are.
+            var (torch, ort) = (Totals(Dir.File("torch.json")), Totals(Dir.File(name + ".json")));
+            Assert.Equal(torch.Count, ort.Count);
+            Assert.Equal(torch.Scores, ort.Scores, 1e-2);
+            Assert.Equal(torch.Coordinates, ort.Coordinates, torch.Coordinates * 1e-4);
+        }
+
+        var q = CliTests.Run("quantize", "--onnx", Dir.File("nms.onnx"), "--calibration", Path.Combine(data, "images", "train"), "--output", Dir.File("int8.onnx"), "--json");
+        Assert.True(q.Code == 0, q.Err);
+        var report = JsonDocument.Parse(q.Out).RootElement;
+        Assert.StartsWith("detections scoring 0.3 or more", report.GetProperty("check_measure").GetString());
+        Assert.Contains("NonMaxSuppression", report.GetProperty("runtime_ops").EnumerateObject().Select(p => p.Name));
+        Assert.Contains("QLinearConv", report.GetProperty("runtime_ops").EnumerateObject().Select(p => p.Name));
+        var int8 = Evaluated(CliTests.Run("detect", "eval", "--onnx", Dir.File("int8.onnx"), "--data", data, "--json"));
+        Assert.Equal(CocoStats.Names, int8.EnumerateObject().Select(p => p.Name));
+        CliTests.AssertCleanError(CliTests.Run("detect", "eval", "--onnx", Dir.File("int8.onnx"), "--checkpoint", checkpoint, "--data", data), 2, "give exactly one of --checkpoint or --onnx");
+    }
+
+    private static JsonElement Evaluated((int Code, string Out, string Err) r)
+    {
+        Assert.True(r.Code == 0, r.Err);
+        return JsonDocument.Parse(r.Out).RootElement.GetProperty("model");
+    }
+
+    // A COCO results file's detection count, summed scores and summed box coordinates.
+    private static (int Count, double Scores, double Coordinates) Totals(string path)
+    {
+        var all = JsonDocument.Parse(File.ReadAllText(path)).RootElement.EnumerateArray().ToList();
+        return (all.Count, all.Sum(d => d.GetProperty("score").GetDouble()), all.Sum(d => d.GetProperty("bbox").EnumerateArray().Sum(v => v.GetDouble())));
+    }
+
+    [SkippableFact]
     public void ABadCheckpointOrMissingConfigurationIsOneLine()
     {
         var (data, run) = TrainTiny();

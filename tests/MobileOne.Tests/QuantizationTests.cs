@@ -258,7 +258,7 @@ public sealed class QuantizationTests : FileTest
 
         var floatModel = OnnxQuantizer.ExportCheckpoint(Dir.File("run/best.pth.tar"));
         using var reference = new Inference.OnnxEngine(floatModel);
-        var (int8, report) = OnnxQuantizer.Quantize(floatModel, OnnxQuantizer.OpenCalibration(reference, TrainingData.FashionMnistName, 512), new QuantizationOptions(), "fm");
+        var (int8, report) = OnnxQuantizer.Quantize(floatModel, OnnxQuantizer.OpenCalibration(floatModel, TrainingData.FashionMnistName, 512), new QuantizationOptions(), "fm");
         Assert.Equal(512, report.Samples);
         using var quantized = new Inference.OnnxEngine(int8, 1, "int8");
         var test = FashionMnist.Load(train: false);

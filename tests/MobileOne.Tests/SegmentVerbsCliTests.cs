@@ -88,6 +88,42 @@ public sealed class SegmentVerbsCliTests : FileTest
     }
 
     [SkippableFact]
+    public void AnExportAndItsInt8FormEvaluateInOnnxRuntimeAsTheCheckpointDoes()
+    {
+        var (data, run) = TrainTiny();
+        var checkpoint = Path.Combine(run, "best.pth.tar");
+        Assert.Equal(0, CliTests.Run("segment", "export", "--checkpoint", checkpoint, "--output", Dir.File("seg.onnx")).Code);
+        var scored = Scores(CliTests.Run("segment", "eval", "--checkpoint", checkpoint, "--data", data, "--json"));
+        var graph = Scores(CliTests.Run("segment", "eval", "--onnx", Dir.File("seg.onnx"), "--data", data, "--json"));
+        Assert.Equal(scored.GetProperty("mIoU").GetDouble(), graph.GetProperty("mIoU").GetDouble(), SegmenterEvalReport.Tolerance);
+        Assert.Equal(scored.GetProperty("pixel_accuracy").GetDouble(), graph.GetProperty("pixel_accuracy").GetDouble(), SegmenterEvalReport.Tolerance);
+
+        // The graph takes any size: calibration crops to the first image's side, 64 here.
+        var q = CliTests.Run("quantize", "--onnx", Dir.File("seg.onnx"), "--calibration", Path.Combine(data, "images", "train"), "--output", Dir.File("seg_int8.onnx"), "--json");
+        Assert.True(q.Code == 0, q.Err);
+        var report = JsonDocument.Parse(q.Out).RootElement;
+        Assert.Equal("pixels (class)", report.GetProperty("check_measure").GetString());
+        Assert.Equal(4 * 64 * 64, report.GetProperty("check_compared").GetInt64());
+        Assert.True(report.GetProperty("check_agreement").GetDouble() > 0.5, q.Out);
+        Assert.Contains("QLinearConv", report.GetProperty("runtime_ops").EnumerateObject().Select(p => p.Name));
+        var int8 = Scores(CliTests.Run("segment", "eval", "--onnx", Dir.File("seg_int8.onnx"), "--data", data, "--json"));
+        Assert.Equal(11, int8.GetProperty("per_class_iou").GetArrayLength());
+        Assert.InRange(int8.GetProperty("pixel_accuracy").GetDouble(), 0.5, 1);
+
+        CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--data", data), 2, "give exactly one of --checkpoint or --onnx");
+        CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--onnx", Dir.File("seg.onnx"), "--config", Path.Combine(run, "model_config.json"), "--data", data), 2,
+            "--config goes with --checkpoint");
+        CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--onnx", Dir.File("none.onnx"), "--data", data), 1, "ONNX file not found");
+    }
+
+    private static JsonElement Scores((int Code, string Out, string Err) r)
+    {
+        Assert.True(r.Code == 0, r.Err);
+        var all = JsonDocument.Parse(r.Out).RootElement;
+        return all.GetProperty("model");
+    }
+
+    [SkippableFact]
     public void BadInputsAreOneLine()
     {
         var (data, run) = TrainTiny();

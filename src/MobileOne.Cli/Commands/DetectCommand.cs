@@ -31,9 +31,9 @@ internal static class DetectCommand
         return command;
     }
 
-    private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command)
+    private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command, bool required = true)
     {
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "A detector checkpoint (last.pth.tar, best.pth.tar or ema.pth.tar of a detect train run, or a folded one).", Required = true };
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "A detector checkpoint (last.pth.tar, best.pth.tar or ema.pth.tar of a detect train run, or a folded one).", Required = required };
         var config = new Option<FileInfo?>("--config") { Description = "Its model_config.json (default: the one beside the checkpoint)." };
         command.Add(checkpoint);
         command.Add(config);
@@ -42,8 +42,10 @@ internal static class DetectCommand
 
     private static Command Eval(CliConsole console)
     {
-        var command = new Command("eval", "COCO's 12 box statistics of a detector on a split of a COCO-format data set, for the model and, when its MobileOne backbone folds, the folded model, which must agree.");
-        var (checkpoint, config) = CheckpointOptions(command);
+        var command = new Command("eval", "COCO's 12 box statistics of a detector on a split of a COCO-format data set, for the model and, when its MobileOne backbone folds, the folded model, which must agree; " +
+            "or of an exported detector (float or int8) in ONNX Runtime.");
+        var (checkpoint, config) = CheckpointOptions(command, required: false);
+        var onnx = SharedOptions.OnnxInstead(command, checkpoint, "An exported detector (detect export, or its int8 form from quantize) to evaluate in ONNX Runtime instead.", config);
         var data = new Option<string>("--data") { Description = "The data set folder.", Required = true };
         var split = new Option<string>("--split") { Description = "The split to score.", DefaultValueFactory = _ => "val" };
         split.AcceptOnlyFromAmong("train", "val");
@@ -54,8 +56,16 @@ internal static class DetectCommand
         foreach (var o in new Option[] { data, split, batch, workers, detections, json }) command.Add(o);
         command.SetAction(parsed =>
         {
-            var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var set = DetectionData.Split(parsed.GetValue(data)!, parsed.GetValue(split)!);
+            if (parsed.GetValue(onnx) is { } file)
+            {
+                using var graph = new OnnxDetector(file.FullName);
+                var scored = DetectionEvaluator.EvaluateOnnx(graph, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
+                if (parsed.GetValue(detections) is { } results) CocoResults.Save(results, scored.Detections);
+                return FoldedEvalOutput.Print(console, parsed.GetValue(json), scored.Stats.ToJson(), null, 0, DetectorEvalReport.Tolerance,
+                    () => PrintStats(console, $"{graph.Metadata.GetValueOrDefault("model", "detector")} in ONNX Runtime: {graph.Source}", scored), "detector's statistics");
+            }
+            var detector = DetectorCheckpoint.Load(parsed.GetValue(checkpoint)!.FullName, parsed.GetValue(config)?.FullName);
             var report = DetectionEvaluator.EvaluateCheckpoint(detector, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
             if (parsed.GetValue(detections) is { } path) CocoResults.Save(path, report.Model.Detections);
             return FoldedEvalOutput.Print(console, parsed.GetValue(json), report.Model.Stats.ToJson(), report.Folded?.Stats.ToJson(), report.MaxDifference,
@@ -64,13 +74,17 @@ internal static class DetectCommand
         return command;
     }
 
+    private static void PrintStats(CliConsole console, string title, DetectionEvaluation evaluation)
+    {
+        console.Out.WriteLine(title);
+        foreach (var line in evaluation.Stats.SummaryLines()) console.Out.WriteLine(line);
+    }
+
     private static void PrintReport(CliConsole console, LoadedDetector detector, DetectorEvalReport report)
     {
-        console.Out.WriteLine($"{detector.Config.Name}{(detector.Fused ? " (folded)" : "")}: {detector.Path}");
-        foreach (var line in report.Model.Stats.SummaryLines()) console.Out.WriteLine(line);
+        PrintStats(console, $"{detector.Config.Name}{(detector.Fused ? " (folded)" : "")}: {detector.Path}", report.Model);
         if (report.Folded is null) return;
-        console.Out.WriteLine("folded backbone:");
-        foreach (var line in report.Folded.Stats.SummaryLines()) console.Out.WriteLine(line);
+        PrintStats(console, "folded backbone:", report.Folded);
         console.Out.WriteLine($"folded vs model: largest difference of the 12 statistics {report.MaxDifference:G3} (agree within {DetectorEvalReport.Tolerance})");
     }
 

@@ -3,18 +3,18 @@ using MobileOne.Quantization;
 
 namespace MobileOne.Cli.Commands;
 
-/// <summary><c>mobileone quantize</c>: int8 post-training quantisation of a classifier, written as a QDQ ONNX model.</summary>
+/// <summary><c>mobileone quantize</c>: int8 post-training quantisation of a classifier, segmenter or detector, written as a QDQ ONNX model.</summary>
 internal static class QuantizeCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("quantize", "Quantise a classifier to int8 (QDQ ONNX: uint8 activations, int8 weights, int32 biases), calibrated in ONNX Runtime, checked against the float model before it is written.");
+        var command = new Command("quantize", "Quantise a classifier, segmenter or detector to int8 (QDQ ONNX: uint8 activations, int8 weights, int32 biases), calibrated in ONNX Runtime, checked against the float model before it is written.");
         var checkpoint = SharedOptions.OptionalCheckpoint("Checkpoint to quantise (folded and exported in memory first, with its training run's size and preprocessing).");
-        var onnx = new Option<FileInfo?>("--onnx") { Description = "Float ONNX classifier to quantise (its metadata gives the preprocessing)." };
+        var onnx = new Option<FileInfo?>("--onnx") { Description = "Float ONNX model to quantise: a classifier, or a segmenter or detector this tool exported (its metadata gives the preprocessing)." };
         var model = new ModelOptions(command);
         var calibration = new Option<string>("--calibration")
         {
-            Description = "Calibration samples: fashion-mnist (its training split, so that evaluation on its test split stays unseen), a folder of IDX files (the training split), a folder of images (searched recursively), or an .npy of preprocessed inputs [N, C, H, W].",
+            Description = "Calibration samples: fashion-mnist (its training split, so that evaluation on its test split stays unseen), a folder of IDX files (the training split), a folder of images (searched recursively; for a graph that takes any size, such as a segmenter's, cropped square to the first image's shorter side, at most 512), or an .npy of preprocessed inputs [N, C, H, W].",
             Required = true,
         };
         var samples = new Option<int>("--samples") { Description = "Calibration samples to use (at most).", DefaultValueFactory = _ => new QuantizationOptions().Samples };

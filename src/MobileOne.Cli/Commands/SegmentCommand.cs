@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using MobileOne.Inference;
 using MobileOne.Segmentation;
 
 namespace MobileOne.Cli.Commands;
@@ -45,9 +46,9 @@ internal static class SegmentCommand
         return labels;
     }
 
-    private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command)
+    private static (Option<FileInfo> Checkpoint, Option<FileInfo?> Config) CheckpointOptions(Command command, bool required = true)
     {
-        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "A segmenter checkpoint (last.pth.tar, best.pth.tar or ema.pth.tar of a segment train run).", Required = true };
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "A segmenter checkpoint (last.pth.tar, best.pth.tar or ema.pth.tar of a segment train run).", Required = required };
         var config = new Option<FileInfo?>("--config") { Description = "Its model_config.json (default: the one beside the checkpoint)." };
         command.Add(checkpoint);
         command.Add(config);
@@ -60,8 +61,9 @@ internal static class SegmentCommand
     private static Command Eval(CliConsole console)
     {
         var command = new Command("eval", "mIoU, pixel accuracy and per-class IoU of a segmenter on a split of a VOC-format data set at full resolution, for the model and, " +
-            "when its MobileOne backbone folds, the folded model, which must agree.");
-        var checkpoint = CheckpointOptions(command);
+            "when its MobileOne backbone folds, the folded model, which must agree; or of an exported segmenter (float or int8) in ONNX Runtime.");
+        var checkpoint = CheckpointOptions(command, required: false);
+        var onnx = SharedOptions.OnnxInstead(command, checkpoint.Checkpoint, "An exported segmenter (segment export, or its int8 form from quantize) to evaluate in ONNX Runtime instead.", checkpoint.Config);
         var data = new Option<string>("--data") { Description = "The data set folder.", Required = true };
         var split = new Option<string>("--split") { Description = "The split to score (its list is SPLIT.txt).", DefaultValueFactory = _ => "val" };
         var batch = new Option<int>("--batch") { Description = "Images per forward pass (consecutive images of one size).", DefaultValueFactory = _ => 8 };
@@ -73,9 +75,21 @@ internal static class SegmentCommand
         foreach (var o in new Option[] { data, split, labels, batch, workers, json }) command.Add(o);
         command.SetAction(parsed =>
         {
+            var maskLabels = MaskLabelNames.Parse(parsed.GetValue(labels)!);
+            if (parsed.GetValue(onnx) is { } file)
+            {
+                using var graph = new OnnxSegmenter(file.FullName);
+                var set = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, graph.NumClasses, maskLabels);
+                var scored = SegmentationEvaluator.EvaluateOnnx(graph, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
+                return FoldedEvalOutput.Print(console, parsed.GetValue(json), scored.Score.ToJson(), null, 0, SegmenterEvalReport.Tolerance, () =>
+                {
+                    console.Out.WriteLine($"{graph.Metadata.GetValueOrDefault("model", "segmenter")} in ONNX Runtime: {graph.Source}");
+                    Print(console, scored.Score);
+                }, "segmenter's scores");
+            }
             var segmenter = Load(parsed, checkpoint);
-            var set = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, segmenter.Config.NumClasses, MaskLabelNames.Parse(parsed.GetValue(labels)!));
-            var report = SegmentationEvaluator.EvaluateCheckpoint(segmenter, set, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
+            var opened = SegmentationData.Open(parsed.GetValue(data)!, parsed.GetValue(split)!, segmenter.Config.NumClasses, maskLabels);
+            var report = SegmentationEvaluator.EvaluateCheckpoint(segmenter, opened, parsed.GetValue(batch), parsed.GetValue(workers), FoldedEvalOutput.Progress(console));
             return FoldedEvalOutput.Print(console, parsed.GetValue(json), report.Model.Score.ToJson(), report.Folded?.Score.ToJson(), report.MaxDifference,
                 SegmenterEvalReport.Tolerance, () => PrintReport(console, segmenter, report), "segmenter's scores");
         });

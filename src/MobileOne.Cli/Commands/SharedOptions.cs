@@ -14,6 +14,24 @@ internal static class SharedOptions
     /// <summary>An optional <c>--checkpoint</c> file (the verb has another source).</summary>
     public static Option<FileInfo?> OptionalCheckpoint(string description) => new("--checkpoint") { Description = description };
 
+    /// <summary>
+    /// <c>--onnx</c>, an exported model to use instead of <paramref name="checkpoint"/>, added to <paramref name="command"/>
+    /// with the rule that exactly one of the two is given and that <paramref name="checkpointOnly"/> go with the checkpoint.
+    /// </summary>
+    public static Option<FileInfo?> OnnxInstead(Command command, Option checkpoint, string description, params Option[] checkpointOnly)
+    {
+        var onnx = new Option<FileInfo?>("--onnx") { Description = description };
+        command.Add(onnx);
+        command.Validators.Add(r =>
+        {
+            bool hasOnnx = r.GetResult(onnx) is not null;
+            if ((r.GetResult(checkpoint) is null) != hasOnnx) r.AddError("give exactly one of --checkpoint or --onnx");
+            if (hasOnnx && checkpointOnly.FirstOrDefault(o => r.GetResult(o) is { Implicit: false }) is { } extra)
+                r.AddError($"{extra.Name} goes with --checkpoint; an ONNX model brings its own");
+        });
+        return onnx;
+    }
+
     /// <summary>A required <c>--output</c> file.</summary>
     public static Option<FileInfo> Output(string description) => new("--output") { Description = description, Required = true };
 

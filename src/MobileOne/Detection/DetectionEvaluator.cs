@@ -43,9 +43,46 @@ public static class DetectionEvaluator
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         using var evalMode = new EvalMode([.. models]);
+        using var noGrad = no_grad();
+        var forwards = models.Select(m =>
+        {
+            var loss = new SsdLoss(m.Coder);
+            return (Forward)(batch => RunScored(m, loss, batch));
+        }).ToList();
+        return Evaluate(forwards, loader, size, progress, cancel);
+    }
+
+    /// <summary>
+    /// Evaluates an exported detector, float or int8, with or without NMS in its graph, in ONNX Runtime on <paramref name="set"/>:
+    /// every image stretched to the graph's input and normalised as its metadata records, the detections scaled back to the image.
+    /// The loss needs the heads' raw outputs, which the graph does not give: it is NaN.
+    /// </summary>
+    public static DetectionEvaluation EvaluateOnnx(Inference.OnnxDetector detector, CocoDataset set, int batchSize, int workers,
+        Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        if (detector.InputChannels != 3)
+            throw new MobileOneException($"{detector.Source}: the graph takes {detector.InputChannels}-channel input; the data set's images are RGB");
+        if (detector.NumClasses != 0 && detector.NumClasses != set.Labels.Count + 1)
+            throw new MobileOneException($"{detector.Source}: the detector has {detector.NumClasses - 1} object classes; the data set {set.Labels.Count}");
+        var loader = new DetectionLoader(set, null, detector.Normalization, batchSize, shuffle: false, seed: 0, workers);
+        int s = detector.ImageSize, plane = 3 * s * s;
+        Forward graph = batch => new Scored(Enumerable.Range(0, batch.Count).Select(i =>
+        {
+            var (w, h) = batch.OriginalSizes[i];
+            return detector.DetectImage(batch.Images.AsSpan(i * plane, plane).ToArray(), (double)w / s, (double)h / s);
+        }).ToArray(), double.NaN);
+        return Evaluate([graph], loader, s, progress, cancel)[0];
+    }
+
+    // One batch's detections per image, in the images' own pixels, and the summed loss (NaN when unknown).
+    private sealed record Scored(IReadOnlyList<DetectedBox>[] PerImage, double LossSum);
+
+    private delegate Scored Forward(DetectionBatch batch);
+
+    private static IReadOnlyList<DetectionEvaluation> Evaluate(IReadOnlyList<Forward> models, DetectionLoader loader, int size, Action<int, int>? progress, CancellationToken cancel)
+    {
         var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
         int images = 0;
-        using var noGrad = no_grad();
         foreach (var batch in loader.Epoch(0, 0, _ => size, cancel))
         {
             foreach (var tally in tallies) tally.Add(batch);
@@ -55,21 +92,27 @@ public static class DetectionEvaluator
         return tallies.Select(t => t.Result(images)).ToArray();
     }
 
+    private static Scored RunScored(SsdLite model, SsdLoss loss, DetectionBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var (codes, logits, anchors) = Run(model, batch);
+        double sum;
+        using (var terms = loss.Compute(codes, logits, anchors, Targets(batch)))
+            sum = terms.Total().item<float>() * batch.Count;
+        return new Scored(Enumerable.Range(0, batch.Count).Select(i => Postprocess(model, codes[i], logits[i], anchors, batch, i)).ToArray(), sum);
+    }
+
     // One model's detections and loss over the batches seen so far.
-    private sealed class Tally(SsdLite model, CocoDataset set)
+    private sealed class Tally(Forward model, CocoDataset set)
     {
         private readonly List<CocoDetection> detections = [];
-        private readonly SsdLoss loss = new(model.Coder);
         private double lossSum;
 
         public void Add(DetectionBatch batch)
         {
-            using var scope = NewDisposeScope();
-            var (codes, logits, anchors) = Run(model, batch);
-            using (var terms = loss.Compute(codes, logits, anchors, Targets(batch)))
-                lossSum += terms.Total().item<float>() * batch.Count;
-            for (int i = 0; i < batch.Count; i++)
-                detections.AddRange(ToCoco(set, batch.ImageIndices[i], Postprocess(model, codes[i], logits[i], anchors, batch, i)));
+            var scored = model(batch);
+            lossSum += scored.LossSum;
+            for (int i = 0; i < batch.Count; i++) detections.AddRange(ToCoco(set, batch.ImageIndices[i], scored.PerImage[i]));
         }
 
         public DetectionEvaluation Result(int images) =>

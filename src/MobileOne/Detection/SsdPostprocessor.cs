@@ -10,6 +10,15 @@ public sealed record DetectedBox(float X1, float Y1, float X2, float Y2, int Lab
 
     /// <summary>Height of the box.</summary>
     public float Height => Y2 - Y1;
+
+    /// <summary>Intersection over union with <paramref name="other"/>; 0 when the union is empty.</summary>
+    public double IoU(DetectedBox other)
+    {
+        double w = Math.Min(X2, other.X2) - Math.Max(X1, other.X1), h = Math.Min(Y2, other.Y2) - Math.Max(Y1, other.Y1);
+        double inter = w > 0 && h > 0 ? w * h : 0;
+        double union = (double)Width * Height + (double)other.Width * other.Height - inter;
+        return union > 0 ? inter / union : 0;
+    }
 }
 
 /// <summary>

@@ -50,6 +50,20 @@ public sealed class OnnxDetector : IInferenceEngine
         ImageSize = d[2];
         Metadata = OnnxEngine.ReadMetadata(session, Invalid);
         (Anchors, NumClasses) = HasNms ? (0, ClassesFromMetadata()) : DenseShape();
+        Normalization = OnnxMetadata.Normalization(Metadata, SsdLite.Normalization, source) with { Size = ImageSize, CropPct = 1 };
+        Postprocessor = HasNms ? new SsdPostprocessor() : RecordedPostprocessor();
+    }
+
+    // The exporter records SSD's post-processing; a graph without NMS leaves it to the caller, who runs what was recorded.
+    private SsdPostprocessor RecordedPostprocessor()
+    {
+        var d = new SsdPostprocessor();
+        double Number(string key, double fallback, double min, double max) =>
+            !Metadata.TryGetValue(key, out var text) ? fallback
+            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max ? v
+            : throw Invalid($"metadata '{key}' = '{IO.MessageText.Shorten(text, 40)}' is not a number in [{min}, {max}]");
+        return new SsdPostprocessor(Number("score_threshold", d.ScoreThreshold, 0, 1), (int)Number("top_k_per_class", d.TopKPerClass, 1, 100_000),
+            Number("nms_threshold", d.NmsThreshold, 0, 1), (int)Number("max_detections", d.MaxDetections, 1, 100_000));
     }
 
     private (int Anchors, int Classes) DenseShape()
@@ -73,6 +87,29 @@ public sealed class OnnxDetector : IInferenceEngine
 
     /// <summary>Where the model came from (for messages).</summary>
     public string Source { get; }
+
+    /// <summary>The input's preprocessing: the metadata's mean and deviation (SSDLite's [-1, 1] scaling when absent), the image stretched to the input square.</summary>
+    public Data.ImagePreprocessor Normalization { get; }
+
+    /// <summary>The post-processing a graph without NMS is followed by (the one its metadata records); SSD's defaults for a graph with NMS, which has its own.</summary>
+    public SsdPostprocessor Postprocessor { get; }
+
+    /// <summary>
+    /// The detections of one image (C x S x S floats) from either kind of graph, best score first, their boxes scaled by
+    /// (<paramref name="scaleX"/>, <paramref name="scaleY"/>): back to the image's own pixels when those are its width and height over S.
+    /// </summary>
+    public IReadOnlyList<DetectedBox> DetectImage(float[] input, double scaleX = 1, double scaleY = 1)
+    {
+        if (!HasNms)
+        {
+            var (boxes, scores) = RunDense(input, 1);
+            return Postprocessor.Select(boxes, scores, NumClasses, scaleX, scaleY);
+        }
+        return Detect(input).Select(b => b with
+        {
+            X1 = (float)(b.X1 * scaleX), Y1 = (float)(b.Y1 * scaleY), X2 = (float)(b.X2 * scaleX), Y2 = (float)(b.Y2 * scaleY),
+        }).ToList();
+    }
 
     /// <summary>True when the graph ends with non-maximum suppression (batch 1, detections out).</summary>
     public bool HasNms { get; }

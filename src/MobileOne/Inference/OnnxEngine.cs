@@ -159,11 +159,9 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <summary>The preprocessing the metadata describes, with ImageNet defaults for what it lacks.</summary>
     public Data.ImagePreprocessor Preprocessing()
     {
-        var p = new Data.ImagePreprocessor();
-        if (Floats("mean") is { } mean) p = p with { Mean = mean };
-        if (Floats("std") is { } std) p = p with { Std = std };
+        var p = OnnxMetadata.Normalization(Metadata, new Data.ImagePreprocessor(), Source);
         if (Metadata.TryGetValue("crop_pct", out var crop))
-            p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw BadMetadata("crop_pct", crop) };
+            p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw OnnxMetadata.Bad("crop_pct", crop, Source) };
         if (FixedHeight is int h) p = p with { Size = h };
         // A grey model takes luma (other counts are refused by the classifier, naming them).
         if (InputChannels == 1) p = p with { Channels = 1 };
@@ -182,21 +180,6 @@ public sealed class OnnxEngine : IInferenceEngine
             throw new MobileOneException($"{Source}: metadata '{Export.OnnxExporter.ClassNamesKey}' = '{IO.MessageText.Shorten(text, 60)}' is not a JSON array of {NumClasses} class names");
         return names;
     }
-
-    /// <summary>Three finite numbers, comma-separated, or null when the key is absent.</summary>
-    private float[]? Floats(string key)
-    {
-        if (!Metadata.TryGetValue(key, out var text)) return null;
-        var parts = text.Split(',');
-        var values = new float[parts.Length];
-        for (int i = 0; i < parts.Length; i++)
-            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
-                throw BadMetadata(key, text);
-        return values.Length == 3 ? values : throw BadMetadata(key, text);
-    }
-
-    private MobileOneException BadMetadata(string key, string value) =>
-        new($"{Source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
 
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)

@@ -19,7 +19,8 @@ public sealed class OnnxSegmenter : IInferenceEngine
     /// <summary>Loads a segmenter from memory (an export that was never written to disk).</summary>
     public OnnxSegmenter(byte[] model, int threads = 1, string source = "ONNX segmenter") : this(OnnxEngine.OpenSession(() => model, source, threads), source) { }
 
-    private OnnxSegmenter(InferenceSession session, string source)
+    /// <summary>Wraps a session already open on a segmenter's graph; the segmenter owns it from here.</summary>
+    internal OnnxSegmenter(InferenceSession session, string source)
     {
         this.session = session;
         Source = source;
@@ -34,7 +35,12 @@ public sealed class OnnxSegmenter : IInferenceEngine
         InputChannels = d[1];
         NumClasses = o[1];
         Metadata = OnnxEngine.ReadMetadata(session, Invalid);
+        Normalization = OnnxMetadata.Normalization(Metadata, Segmentation.DeepLabV3.Normalization, source);
     }
+
+    /// <summary>True when the session's outputs are a segmenter's: the logits [N, K, H, W].</summary>
+    internal static bool IsSegmenter(InferenceSession session) =>
+        session.OutputMetadata.TryGetValue(SegmenterExporter.OutputName, out var o) && o.Dimensions is { Length: 4 };
 
     private MobileOneException Invalid(string what)
     {
@@ -56,6 +62,9 @@ public sealed class OnnxSegmenter : IInferenceEngine
 
     /// <summary>The metadata the exporter recorded.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>The mean and deviation the metadata records (ImageNet's when it records none); the image keeps its size.</summary>
+    public Data.ImagePreprocessor Normalization { get; }
 
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)

@@ -40,18 +40,24 @@ public sealed class CalibrationSet
     /// <summary>Floats in one sample.</summary>
     public int SampleLength => Channels * Height * Width;
 
+    /// <summary>The largest side calibration images are cropped to for a graph that takes any size.</summary>
+    public const int MaxFreeSize = 512;
+
     /// <summary>
     /// Opens <paramref name="spec"/> for a model taking <paramref name="channels"/> x <paramref name="height"/> x <paramref name="width"/>
     /// inputs made by <paramref name="preprocessing"/>; at most <paramref name="samples"/> of them. An empty source is an error.
+    /// Height and width 0 stand for a graph that takes any size: images are then cropped to squares of the first one's
+    /// shorter side (at most <see cref="MaxFreeSize"/>), so that they batch, and an array keeps its own size.
     /// </summary>
     public static CalibrationSet Open(string spec, ImagePreprocessor preprocessing, int channels, int height, int width, int samples)
     {
         if (samples < 1) throw new MobileOneException($"calibration needs at least one sample, asked for {samples}");
         if (spec.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) return FromNpy(spec, channels, height, width, samples);
-        if (height != width || preprocessing.Size != height || preprocessing.Channels != channels)
+        bool free = height == 0 && width == 0;
+        if (!free && (height != width || preprocessing.Size != height) || preprocessing.Channels != channels)
             throw new MobileOneException($"calibration images are preprocessed to {preprocessing.Channels}x{preprocessing.Size}x{preprocessing.Size}; the model takes {channels}x{height}x{width} (give an .npy of its inputs instead)");
-        if (TrainingData.IsIdx(spec)) return FromImages(new DatasetSubset(TrainingData.LoadIdx(spec, train: true), samples), preprocessing);
-        if (Directory.Exists(spec)) return FromFolder(spec, preprocessing, samples);
+        if (TrainingData.IsIdx(spec)) return FromImages(new DatasetSubset(TrainingData.LoadIdx(spec, train: true), samples), preprocessing, free);
+        if (Directory.Exists(spec)) return FromFolder(spec, preprocessing, samples, free);
         throw new MobileOneException($"calibration set not found: {spec} (expected {TrainingData.FashionMnistName}, a folder of images or of IDX files, or an .npy file)");
     }
 
@@ -64,13 +70,18 @@ public sealed class CalibrationSet
         return new CalibrationSet(description, data.Length / length, channels, height, width, i => data.AsSpan(i * length, length).ToArray());
     }
 
-    private static CalibrationSet FromImages(IImageDataset set, ImagePreprocessor pre)
+    private static CalibrationSet FromImages(IImageDataset set, ImagePreprocessor pre, bool free)
     {
         if (set.Count == 0) throw new MobileOneException($"{set.Description}: no samples to calibrate on");
+        if (free) pre = SizedBy(pre, set.Image(0));
         return new CalibrationSet(set.Description, set.Count, pre.Channels, pre.Size, pre.Size, i => pre.Process(set.Image(i)));
     }
 
-    private static CalibrationSet FromFolder(string folder, ImagePreprocessor pre, int samples)
+    // A graph that takes any size is calibrated at the first image's shorter side: square crops, so that samples batch.
+    private static ImagePreprocessor SizedBy(ImagePreprocessor pre, RgbImage first) =>
+        pre with { Size = Math.Min(MaxFreeSize, Math.Min(first.Width, first.Height)), CropPct = 1 };
+
+    private static CalibrationSet FromFolder(string folder, ImagePreprocessor pre, int samples, bool free)
     {
         var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
             .Where(f => ImageDecoder.Extensions.Contains(Path.GetExtension(f)))
@@ -80,6 +91,7 @@ public sealed class CalibrationSet
         // Evenly spaced over the sorted list, so that a folder of class folders gives every class its share.
         int n = Math.Min(samples, files.Count);
         var chosen = Enumerable.Range(0, n).Select(i => files[(int)((long)i * files.Count / n)]).ToList();
+        if (free) pre = SizedBy(pre, ImageDecoder.Decode(chosen[0]));
         return new CalibrationSet($"{folder} ({n:N0} of {files.Count:N0} images)", n, pre.Channels, pre.Size, pre.Size, i => pre.Process(ImageDecoder.Decode(chosen[i])));
     }
 

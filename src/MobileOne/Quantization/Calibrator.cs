@@ -21,11 +21,13 @@ internal static class Calibrator
         var collectors = tensors.ToDictionary(t => t, _ => new RangeCollector());
         var exposed = Exposed(model, tensors);
         using var session = OnnxEngine.OpenSession(() => exposed.ToByteArray(), source, threads: 1);
-        var input = session.InputMetadata.Keys.Single();
+        var (input, metadata) = session.InputMetadata.Single();
+        // A graph ending in NMS (a detector's) fixes its batch at one image.
+        int batch = metadata.Dimensions is [1, ..] ? 1 : BatchSize;
         var outputs = tensors.Where(t => t != input).ToArray();
         bool observeInput = collectors.ContainsKey(input);
-        Pass(session, input, observeInput, outputs, set, (t, values) => collectors[t].AddRange(values, t), source);
-        if (method != CalibrationMethod.MinMax) Pass(session, input, observeInput, outputs, set, (t, values) => collectors[t].AddHistogram(values), source);
+        Pass(session, input, observeInput, outputs, set, batch, (t, values) => collectors[t].AddRange(values, t), source);
+        if (method != CalibrationMethod.MinMax) Pass(session, input, observeInput, outputs, set, batch, (t, values) => collectors[t].AddHistogram(values), source);
         return collectors;
     }
 
@@ -45,10 +47,10 @@ internal static class Calibrator
 
     private delegate void Observe(string tensor, ReadOnlySpan<float> values);
 
-    private static void Pass(InferenceSession session, string input, bool observeInput, string[] outputs, CalibrationSet set, Observe observe, string source)
+    private static void Pass(InferenceSession session, string input, bool observeInput, string[] outputs, CalibrationSet set, int batch, Observe observe, string source)
     {
         using var runOptions = new RunOptions();
-        foreach (var (data, n) in set.Batches(BatchSize))
+        foreach (var (data, n) in set.Batches(batch))
         {
             if (observeInput) observe(input, data);
             using var value = OrtValue.CreateTensorValueFromMemory(data, [n, set.Channels, set.Height, set.Width]);

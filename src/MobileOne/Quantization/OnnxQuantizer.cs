@@ -11,16 +11,16 @@ using MobileOne.Reparameterization;
 namespace MobileOne.Quantization;
 
 /// <summary>
-/// Post-training int8 quantisation of an ONNX image classifier, in C#: calibrate the float model in ONNX Runtime,
-/// rewrite its graph in QDQ form (see <see cref="QdqPlan"/> and <see cref="QdqRewriter"/>), and check the result
-/// in ONNX Runtime against the float model before it is written.
+/// Post-training int8 quantisation of an ONNX image classifier, segmenter or detector, in C#: calibrate the float
+/// model in ONNX Runtime, rewrite its graph in QDQ form (see <see cref="QdqPlan"/> and <see cref="QdqRewriter"/>),
+/// and check the result in ONNX Runtime against the float model before it is written (see <see cref="QuantizationSubject"/>).
 /// </summary>
 public static class OnnxQuantizer
 {
     /// <summary>Metadata key prefix of what quantisation recorded.</summary>
     public const string MetadataPrefix = "quantization";
 
-    /// <summary>Quantises the float ONNX classifier at <paramref name="path"/> (see <see cref="QuantizeFile"/>).</summary>
+    /// <summary>Quantises the float ONNX model at <paramref name="path"/> (see <see cref="QuantizeFile"/>).</summary>
     public static QuantizationReport QuantizeOnnx(string path, string calibration, QuantizationOptions options, string output) =>
         QuantizeFile(OnnxEngine.ReadFile(path), path, calibration, options, output);
 
@@ -29,21 +29,21 @@ public static class OnnxQuantizer
         QuantizeFile(ExportCheckpoint(checkpoint, config, warn), checkpoint, calibration, options, output);
 
     /// <summary>
-    /// Quantises the float classifier <paramref name="floatModel"/> (from <paramref name="source"/>), calibrated on
+    /// Quantises the float model <paramref name="floatModel"/> (from <paramref name="source"/>), calibrated on
     /// <paramref name="calibration"/> (see <see cref="CalibrationSet.Open"/>), and writes it to <paramref name="output"/>
     /// atomically: only once ONNX Runtime has loaded and run it beside the float model.
     /// </summary>
     public static QuantizationReport QuantizeFile(byte[] floatModel, string source, string calibration, QuantizationOptions options, string output)
     {
-        using var engine = new OnnxEngine(floatModel, 1, source);
-        var set = OpenCalibration(engine, calibration, options.Validated().Samples);
-        var (proto, report) = Quantize(floatModel, engine, set, options, source);
+        using var subject = QuantizationSubject.Open(floatModel, source);
+        var set = subject.OpenCalibration(calibration, options.Validated().Samples);
+        var (proto, report) = Quantize(floatModel, subject, set, options, source);
         QuantizationCheck? check = null;
         IReadOnlyList<(string, int)> ops = [];
         AtomicFile.Write(output, s => proto.WriteTo(s), staged =>
         {
             var bytes = File.ReadAllBytes(staged);
-            check = Check(engine, bytes, set, options.CheckSamples, output);
+            check = subject.Check(bytes, set, options.CheckSamples, output);
             ops = RuntimeGraph.OpTypes(bytes, output);
         });
         return report with { Output = output, Check = check!, RuntimeOps = ops };
@@ -52,19 +52,20 @@ public static class OnnxQuantizer
     /// <summary>The int8 model of <paramref name="floatModel"/> calibrated on <paramref name="set"/>, checked but not written.</summary>
     public static (byte[] Model, QuantizationReport Report) Quantize(byte[] floatModel, CalibrationSet set, QuantizationOptions options, string source)
     {
-        using var engine = new OnnxEngine(floatModel, 1, source);
-        var (proto, report) = Quantize(floatModel, engine, set, options.Validated(), source);
+        using var subject = QuantizationSubject.Open(floatModel, source);
+        var (proto, report) = Quantize(floatModel, subject, set, options.Validated(), source);
         var bytes = proto.ToByteArray();
-        return (bytes, report with { Check = Check(engine, bytes, set, options.CheckSamples, source), RuntimeOps = RuntimeGraph.OpTypes(bytes, source) });
+        return (bytes, report with { Check = subject.Check(bytes, set, options.CheckSamples, source), RuntimeOps = RuntimeGraph.OpTypes(bytes, source) });
     }
 
     /// <summary>
-    /// Opens <paramref name="spec"/> with the preprocessing <paramref name="engine"/>'s metadata records and its input shape.
+    /// Opens <paramref name="spec"/> for the float model <paramref name="floatModel"/>: with the preprocessing its metadata
+    /// records, at its input's size (for a graph that takes any size, the first image's shorter side, at most <see cref="CalibrationSet.MaxFreeSize"/>).
     /// </summary>
-    public static CalibrationSet OpenCalibration(OnnxEngine engine, string spec, int samples)
+    public static CalibrationSet OpenCalibration(byte[] floatModel, string spec, int samples, string source = "ONNX model")
     {
-        var pre = engine.Preprocessing();
-        return CalibrationSet.Open(spec, pre, engine.InputChannels, engine.FixedHeight ?? pre.Size, engine.FixedWidth ?? pre.Size, samples);
+        using var subject = QuantizationSubject.Open(floatModel, source);
+        return subject.OpenCalibration(spec, samples);
     }
 
     /// <summary>
@@ -81,9 +82,9 @@ public static class OnnxQuantizer
         return OnnxExporter.ToBytes(fused, options);
     }
 
-    private static (ModelProto Model, QuantizationReport Report) Quantize(byte[] floatModel, OnnxEngine engine, CalibrationSet set, QuantizationOptions options, string source)
+    private static (ModelProto Model, QuantizationReport Report) Quantize(byte[] floatModel, QuantizationSubject subject, CalibrationSet set, QuantizationOptions options, string source)
     {
-        if (set.Channels != engine.InputChannels) throw new MobileOneException($"{set.Description}: {set.Channels}-channel samples for a model that takes {engine.InputChannels}");
+        if (set.Channels != subject.Channels) throw new MobileOneException($"{set.Description}: {set.Channels}-channel samples for a model that takes {subject.Channels}");
         var model = Parse(floatModel, source);
         var plan = QdqPlan.Make(model.Graph, options.KeepFloat, source);
         if (plan.Nodes.Count == 0) throw new MobileOneException($"{source}: no Conv, Gemm or MatMul node with constant weights is left to quantise");
@@ -98,7 +99,7 @@ public static class OnnxQuantizer
         });
         var int8 = QdqRewriter.Rewrite(model, plan, ranges, options.PerChannel, Metadata(options, set), source);
         var report = new QuantizationReport("", options.Method, options.PerChannel, set.Description, set.Count, plan.Nodes.Count, plan.Quantized.Count,
-            plan.FoldedRelus.Count, plan.KeptFloat, floatModel.Length, int8.CalculateSize(), new QuantizationCheck(0, double.NaN, double.NaN, double.NaN), []);
+            plan.FoldedRelus.Count, plan.KeptFloat, floatModel.Length, int8.CalculateSize(), QuantizationCheck.None, []);
         return (int8, report);
     }
 
@@ -116,34 +117,5 @@ public static class OnnxQuantizer
         yield return ($"{MetadataPrefix}_samples", set.Count.ToString(CultureInfo.InvariantCulture));
         yield return ($"{MetadataPrefix}_per_channel", o.PerChannel ? "true" : "false");
         yield return ($"{MetadataPrefix}_keep_float", string.Join(",", o.KeepFloat));
-    }
-
-    // Both models on the first calibration samples: the int8 one must run and give finite logits.
-    private static QuantizationCheck Check(OnnxEngine floatEngine, byte[] int8, CalibrationSet set, int samples, string source)
-    {
-        using var engine = new OnnxEngine(int8, 1, source);
-        int n = 0, agree = 0;
-        double maxDiff = 0, maxLogit = 0;
-        int k = floatEngine.NumClasses;
-        foreach (var (data, count) in set.Batches(Math.Min(samples, set.Count)))
-        {
-            var reference = floatEngine.Run(data, count, set.Height, set.Width);
-            var quantized = engine.Run(data, count, set.Height, set.Width);
-            if (quantized.Any(v => !float.IsFinite(v))) throw new MobileOneException($"{source}: the int8 model produced a non-finite logit; it was not written");
-            for (int i = 0; i < count; i++)
-            {
-                var r = reference.AsSpan(i * k, k);
-                var q = quantized.AsSpan(i * k, k);
-                if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(r) == System.Numerics.Tensors.TensorPrimitives.IndexOfMax(q)) agree++;
-                for (int j = 0; j < k; j++)
-                {
-                    maxDiff = Math.Max(maxDiff, Math.Abs(r[j] - q[j]));
-                    maxLogit = Math.Max(maxLogit, Math.Abs(r[j]));
-                }
-            }
-            n += count;
-            break; // one batch of up to `samples`
-        }
-        return new QuantizationCheck(n, (double)agree / n, maxDiff, maxLogit);
     }
 }

@@ -43,20 +43,26 @@ public sealed record QuantizationReport(string Output, CalibrationMethod Method,
         ["output"] = Output, ["method"] = Method.Name(), ["per_channel"] = PerChannel, ["calibration"] = Calibration, ["samples"] = Samples,
         ["quantized_nodes"] = QuantizedNodes, ["quantized_activations"] = QuantizedActivations, ["folded_relus"] = FoldedRelus, ["kept_float"] = KeptFloat,
         ["float_bytes"] = FloatBytes, ["int8_bytes"] = Int8Bytes, ["size_ratio"] = SizeRatio,
-        ["check_samples"] = Check.Samples, ["check_top1_agreement"] = Check.Top1Agreement, ["check_max_logit_difference"] = Check.MaxLogitDifference,
+        ["check_samples"] = Check.Samples, ["check_measure"] = Check.Measure, ["check_compared"] = Check.Compared,
+        ["check_agreement"] = double.IsNaN(Check.Agreement) ? null : Check.Agreement, ["check_max_difference"] = Check.MaxDifference,
         ["runtime_ops"] = RuntimeOps.ToDictionary(o => o.OpType, o => o.Count),
     });
 }
 
 /// <summary>The int8 model run by ONNX Runtime beside the float one on the same samples.</summary>
 /// <param name="Samples">Samples compared.</param>
-/// <param name="Top1Agreement">Fraction of samples on which both predict the same class.</param>
-/// <param name="MaxLogitDifference">Largest absolute difference between their logits.</param>
-/// <param name="MaxLogit">Largest absolute float logit (the scale of the difference).</param>
-public sealed record QuantizationCheck(int Samples, double Top1Agreement, double MaxLogitDifference, double MaxLogit)
+/// <param name="Measure">What was compared, as a plural noun: images (top-1 class), pixels (class), or confident detections.</param>
+/// <param name="Compared">How many of those there were.</param>
+/// <param name="Agreement">Fraction of them on which the int8 model agrees with the float one (NaN when there were none).</param>
+/// <param name="MaxDifference">Largest absolute difference between their outputs (logits, or the scores of matched detections).</param>
+/// <param name="MaxValue">Largest absolute float output (the scale of the difference).</param>
+public sealed record QuantizationCheck(int Samples, string Measure, long Compared, double Agreement, double MaxDifference, double MaxValue)
 {
+    /// <summary>An empty check (before one has run).</summary>
+    public static QuantizationCheck None { get; } = new(0, "", 0, double.NaN, double.NaN, double.NaN);
+
     /// <summary>One line.</summary>
     public string Summary => string.Format(CultureInfo.InvariantCulture,
-        "checked with ONNX Runtime on {0} calibration samples: top-1 agrees with the float model on {1:P1}, max |int8 - float| logit {2:G3} (logits up to {3:G3})",
-        Samples, Top1Agreement, MaxLogitDifference, MaxLogit);
+        "checked with ONNX Runtime on {0} calibration samples: int8 agrees with float on {1:P1} of {2:N0} {3}, max |int8 - float| output {4:G3} (outputs up to {5:G3})",
+        Samples, Agreement, Compared, Measure, MaxDifference, MaxValue);
 }

@@ -55,6 +55,30 @@ public static class SegmentationEvaluator
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
         using var evalMode = new EvalMode([.. models]);
+        return Evaluate(models.Select(m => (Forward)((_, images) => m.call(images))).ToList(), loader, progress, cancel);
+    }
+
+    /// <summary>
+    /// Evaluates an exported segmenter, float or int8, in ONNX Runtime on <paramref name="set"/> at full resolution, the
+    /// images normalised as its metadata records. The logits come from the graph, the scores and the loss as for a checkpoint.
+    /// </summary>
+    public static SegmentationEvaluation EvaluateOnnx(Inference.OnnxSegmenter segmenter, SegmentationData set, int batchSize, int workers,
+        Action<int, int>? progress = null, CancellationToken cancel = default)
+    {
+        if (set.NumClasses != segmenter.NumClasses)
+            throw new MobileOneException($"{set.Root}: opened with {set.NumClasses} classes; the segmenter {segmenter.Source} has {segmenter.NumClasses}");
+        if (segmenter.InputChannels != 3)
+            throw new MobileOneException($"{segmenter.Source}: the graph takes {segmenter.InputChannels}-channel input; the data set's images are RGB");
+        var loader = new SegmentationLoader(set, null, segmenter.Normalization, batchSize, shuffle: false, seed: 0, workers);
+        Forward graph = (batch, _) => tensor(segmenter.Run(batch.Images, batch.Count, batch.Height, batch.Width), [batch.Count, segmenter.NumClasses, batch.Height, batch.Width]);
+        return Evaluate([graph], loader, progress, cancel)[0];
+    }
+
+    // The logits [N, K, H, W] of a batch, given also as a tensor [N, 3, H, W].
+    private delegate Tensor Forward(SegmentationBatch batch, Tensor images);
+
+    private static IReadOnlyList<SegmentationEvaluation> Evaluate(IReadOnlyList<Forward> models, SegmentationLoader loader, Action<int, int>? progress, CancellationToken cancel)
+    {
         var tallies = models.Select(m => new Tally(m, loader.Set)).ToArray();
         int images = 0, total = loader.Set.Samples.Count;
         using var noGrad = no_grad();
@@ -71,7 +95,7 @@ public static class SegmentationEvaluator
     }
 
     // One model's confusion matrix and loss over the batches seen so far.
-    private sealed class Tally(DeepLabV3 model, SegmentationData set)
+    private sealed class Tally(Forward model, SegmentationData set)
     {
         private readonly ConfusionMatrix matrix = new(set.NumClasses, SegmentationData.Ignore);
         private double lossSum;
@@ -79,7 +103,7 @@ public static class SegmentationEvaluator
 
         public void Add(SegmentationBatch batch, Tensor images, Tensor labels)
         {
-            var logits = model.call(images);
+            var logits = model(batch, images);
             lossSum += SegmentationLoss.Sum(logits, labels).item<float>();
             pixels += SegmentationLoss.Counted(labels);
             var predicted = Classes(logits);

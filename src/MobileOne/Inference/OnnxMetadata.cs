@@ -1,0 +1,36 @@
+using System.Globalization;
+using MobileOne.Data;
+
+namespace MobileOne.Inference;
+
+/// <summary>Reads what the exporters record in an ONNX model's metadata, refusing values they would not write.</summary>
+internal static class OnnxMetadata
+{
+    /// <summary>
+    /// <paramref name="fallback"/> with the <c>mean</c> and <c>std</c> the metadata records, where it records them;
+    /// an error naming <paramref name="source"/> for values that are not three finite numbers.
+    /// </summary>
+    public static ImagePreprocessor Normalization(IReadOnlyDictionary<string, string> metadata, ImagePreprocessor fallback, string source)
+    {
+        var p = fallback;
+        if (Floats(metadata, "mean", source) is { } mean) p = p with { Mean = mean };
+        if (Floats(metadata, "std", source) is { } std) p = p with { Std = std };
+        return p;
+    }
+
+    /// <summary>Three finite numbers, comma-separated, or null when the key is absent.</summary>
+    private static float[]? Floats(IReadOnlyDictionary<string, string> metadata, string key, string source)
+    {
+        if (!metadata.TryGetValue(key, out var text)) return null;
+        var parts = text.Split(',');
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
+                throw Bad(key, text, source);
+        return values.Length == 3 ? values : throw Bad(key, text, source);
+    }
+
+    /// <summary>A metadata value the exporter would not have written.</summary>
+    public static MobileOneException Bad(string key, string value, string source) =>
+        new($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
+}
