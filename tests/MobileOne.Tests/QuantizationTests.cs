@@ -272,6 +272,36 @@ public sealed class QuantizationTests : FileTest
         Assert.True(agreement >= 0.99, $"int8 and float predict the same class on {agreement:P2} of {test.Count} test images");
     }
 
+    [Theory]
+    [InlineData("minmax")]
+    [InlineData("entropy")]
+    public void BiasCorrectionGivesTheInt8LogitsTheFloatOnesMeanOverTheCalibrationSet(string method)
+    {
+        var options = new QuantizationOptions { Samples = 16, CheckSamples = 16, Method = CalibrationMethods.Parse(method) };
+        var (floatModel, plain, _) = QuantizeTiny(options);
+        var (_, corrected, report) = QuantizeTiny(options with { BiasCorrection = true });
+        int biased = Parse(floatModel).Graph.Node.Count(n => n.OpType is "Conv" or "Gemm" && n.Input.Count == 3);
+        Assert.Equal(biased, report.CorrectedBiases);
+        Assert.Equal("empirical", Parse(corrected).MetadataProps.Single(p => p.Key == "quantization_bias_correction").Value);
+        Assert.Equal("none", Parse(plain).MetadataProps.Single(p => p.Key == "quantization_bias_correction").Value);
+
+        // The classifier is corrected last, with every node before it corrected: its output's mean per class over the
+        // calibration samples is the float model's, up to the int32 rounding of its bias.
+        var reference = MeanLogits(floatModel);
+        double before = reference.Zip(MeanLogits(plain)).Max(p => Math.Abs(p.First - p.Second));
+        double after = reference.Zip(MeanLogits(corrected)).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(after < 1e-4 && after < before / 10, $"largest shift of a class's mean logit: {before:G3} uncorrected, {after:G3} corrected");
+    }
+
+    // Each class's mean logit over the 16 samples QuantizeTiny calibrates on.
+    private static double[] MeanLogits(byte[] model)
+    {
+        using var x = randn(16, 3, Size, Size, generator: new TorchSharp.torch.Generator(3));
+        using var engine = new Inference.OnnxEngine(model, 1, "tiny");
+        var logits = engine.Run(x.data<float>().ToArray(), 16, Size, Size);
+        return [.. Enumerable.Range(0, 10).Select(c => Enumerable.Range(0, 16).Average(i => (double)logits[i * 10 + c]))];
+    }
+
     private static int[] Top1(float[] logits, int classes) =>
         [.. Enumerable.Range(0, logits.Length / classes).Select(i => System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(i * classes, classes)))];
 

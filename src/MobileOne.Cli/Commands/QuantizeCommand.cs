@@ -23,9 +23,10 @@ internal static class QuantizeCommand
         var perChannel = new Option<bool>("--per-channel") { Description = "One weight scale per output channel (the default)." };
         var perTensor = new Option<bool>("--per-tensor") { Description = "One weight scale per tensor." };
         var keepFloat = new Option<string?>("--keep-float") { Description = "Comma-separated layers to leave in float: stem, classifier, node names or name prefixes (stage0)." };
+        var biasCorrection = new Option<bool>("--bias-correction") { Description = "Shift each quantised layer's bias by the mean error quantisation adds to its output, measured on the calibration samples (one more pass of each model)." };
         var output = SharedOptions.Output("Int8 ONNX file to write (atomically, after the check).");
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
-        foreach (var o in new Option[] { checkpoint, onnx, calibration, samples, method, perChannel, perTensor, keepFloat, output, json }) command.Add(o);
+        foreach (var o in new Option[] { checkpoint, onnx, calibration, samples, method, perChannel, perTensor, keepFloat, biasCorrection, output, json }) command.Add(o);
         CliValidation.AtLeast(samples, 1);
         command.Validators.Add(r =>
         {
@@ -42,11 +43,17 @@ internal static class QuantizeCommand
                 Method = CalibrationMethods.Parse(parsed.GetValue(method)!),
                 PerChannel = !parsed.GetValue(perTensor),
                 KeepFloat = parsed.GetValue(keepFloat)?.Split(',', StringSplitOptions.TrimEntries) ?? [],
+                BiasCorrection = parsed.GetValue(biasCorrection),
             }.Validated();
             string data = parsed.GetValue(calibration)!, path = parsed.GetValue(output)!.FullName;
+            // Bias correction runs the model once per layer: say how far it is, a tenth at a time.
+            Action<int, int> progress = (done, all) =>
+            {
+                if (done * 10 / all != (done - 1) * 10 / all) console.Error.WriteLine($"bias correction: {done} of {all} layers");
+            };
             var report = parsed.GetValue(onnx) is { } file
-                ? OnnxQuantizer.QuantizeOnnx(file.FullName, data, options, path)
-                : OnnxQuantizer.QuantizeCheckpoint(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed), data, options, path, console.Warn);
+                ? OnnxQuantizer.QuantizeOnnx(file.FullName, data, options, path, progress)
+                : OnnxQuantizer.QuantizeCheckpoint(parsed.GetValue(checkpoint)!.FullName, model.Resolve(parsed), data, options, path, console.Warn, progress);
             if (parsed.GetValue(json)) console.Out.WriteLine(report.ToJson());
             else foreach (var line in report.TextLines()) console.Out.WriteLine(line);
             return 0;

@@ -19,16 +19,29 @@ internal static class Calibrator
     public static IReadOnlyDictionary<string, RangeCollector> Collect(ModelProto model, IReadOnlyList<string> tensors, CalibrationSet set, CalibrationMethod method, string source)
     {
         var collectors = tensors.ToDictionary(t => t, _ => new RangeCollector());
+        Observe ranges = (t, values, _) => collectors[t].AddRange(values, t);
+        Observe histograms = (t, values, _) => collectors[t].AddHistogram(values);
+        Run(model, tensors, set, source, method == CalibrationMethod.MinMax ? [ranges] : [ranges, histograms]);
+        return collectors;
+    }
+
+    /// <summary>What a pass is shown: a tensor's values over a batch of <c>count</c> samples.</summary>
+    public delegate void Observe(string tensor, ReadOnlySpan<float> values, int count);
+
+    /// <summary>
+    /// Runs <paramref name="model"/> over <paramref name="set"/> once per entry of <paramref name="passes"/>, with
+    /// <paramref name="tensors"/> (the input, or any value its nodes write) shown to that pass batch by batch.
+    /// </summary>
+    public static void Run(ModelProto model, IReadOnlyList<string> tensors, CalibrationSet set, string source, params Observe[] passes)
+    {
         var exposed = Exposed(model, tensors);
         using var session = OnnxEngine.OpenSession(() => exposed.ToByteArray(), source, threads: 1);
         var (input, metadata) = session.InputMetadata.Single();
         // A graph ending in NMS (a detector's) fixes its batch at one image.
         int batch = metadata.Dimensions is [1, ..] ? 1 : BatchSize;
-        var outputs = tensors.Where(t => t != input).ToArray();
-        bool observeInput = collectors.ContainsKey(input);
-        Pass(session, input, observeInput, outputs, set, batch, (t, values) => collectors[t].AddRange(values, t), source);
-        if (method != CalibrationMethod.MinMax) Pass(session, input, observeInput, outputs, set, batch, (t, values) => collectors[t].AddHistogram(values), source);
-        return collectors;
+        var outputs = tensors.Where(t => t != input).Distinct().ToArray();
+        bool observeInput = tensors.Contains(input);
+        foreach (var observe in passes) Pass(session, input, observeInput, outputs, set, batch, observe, source);
     }
 
     // The model with every tensor to observe declared as a graph output (type float, shape left to inference).
@@ -45,19 +58,17 @@ internal static class Calibrator
         return exposed;
     }
 
-    private delegate void Observe(string tensor, ReadOnlySpan<float> values);
-
     private static void Pass(InferenceSession session, string input, bool observeInput, string[] outputs, CalibrationSet set, int batch, Observe observe, string source)
     {
         using var runOptions = new RunOptions();
         foreach (var (data, n) in set.Batches(batch))
         {
-            if (observeInput) observe(input, data);
+            if (observeInput) observe(input, data, n);
             using var value = OrtValue.CreateTensorValueFromMemory(data, [n, set.Channels, set.Height, set.Width]);
             try
             {
                 using var results = session.Run(runOptions, [input], [value], outputs);
-                for (int i = 0; i < outputs.Length; i++) observe(outputs[i], results[i].GetTensorDataAsSpan<float>());
+                for (int i = 0; i < outputs.Length; i++) observe(outputs[i], results[i].GetTensorDataAsSpan<float>(), n);
             }
             catch (OnnxRuntimeException e)
             {

@@ -21,23 +21,25 @@ public static class OnnxQuantizer
     public const string MetadataPrefix = "quantization";
 
     /// <summary>Quantises the float ONNX model at <paramref name="path"/> (see <see cref="QuantizeFile"/>).</summary>
-    public static QuantizationReport QuantizeOnnx(string path, string calibration, QuantizationOptions options, string output) =>
-        QuantizeFile(OnnxEngine.ReadFile(path), path, calibration, options, output);
+    public static QuantizationReport QuantizeOnnx(string path, string calibration, QuantizationOptions options, string output, Action<int, int>? progress = null) =>
+        QuantizeFile(OnnxEngine.ReadFile(path), path, calibration, options, output, progress);
 
     /// <summary>Quantises a checkpoint's folded model (see <see cref="ExportCheckpoint"/> and <see cref="QuantizeFile"/>).</summary>
-    public static QuantizationReport QuantizeCheckpoint(string checkpoint, MobileOneConfig? config, string calibration, QuantizationOptions options, string output, Action<string>? warn = null) =>
-        QuantizeFile(ExportCheckpoint(checkpoint, config, warn), checkpoint, calibration, options, output);
+    public static QuantizationReport QuantizeCheckpoint(string checkpoint, MobileOneConfig? config, string calibration, QuantizationOptions options, string output,
+        Action<string>? warn = null, Action<int, int>? progress = null) =>
+        QuantizeFile(ExportCheckpoint(checkpoint, config, warn), checkpoint, calibration, options, output, progress);
 
     /// <summary>
     /// Quantises the float model <paramref name="floatModel"/> (from <paramref name="source"/>), calibrated on
     /// <paramref name="calibration"/> (see <see cref="CalibrationSet.Open"/>), and writes it to <paramref name="output"/>
-    /// atomically: only once ONNX Runtime has loaded and run it beside the float model.
+    /// atomically: only once ONNX Runtime has loaded and run it beside the float model. <paramref name="progress"/> hears of
+    /// each bias corrected (done, all), the long part of the work when asked for.
     /// </summary>
-    public static QuantizationReport QuantizeFile(byte[] floatModel, string source, string calibration, QuantizationOptions options, string output)
+    public static QuantizationReport QuantizeFile(byte[] floatModel, string source, string calibration, QuantizationOptions options, string output, Action<int, int>? progress = null)
     {
         using var subject = QuantizationSubject.Open(floatModel, source);
         var set = subject.OpenCalibration(calibration, options.Validated().Samples);
-        var (proto, report) = Quantize(floatModel, subject, set, options, source);
+        var (proto, report) = Quantize(floatModel, subject, set, options, source, progress);
         QuantizationCheck? check = null;
         IReadOnlyList<(string, int)> ops = [];
         AtomicFile.Write(output, s => proto.WriteTo(s), staged =>
@@ -53,7 +55,7 @@ public static class OnnxQuantizer
     public static (byte[] Model, QuantizationReport Report) Quantize(byte[] floatModel, CalibrationSet set, QuantizationOptions options, string source)
     {
         using var subject = QuantizationSubject.Open(floatModel, source);
-        var (proto, report) = Quantize(floatModel, subject, set, options.Validated(), source);
+        var (proto, report) = Quantize(floatModel, subject, set, options.Validated(), source, null);
         var bytes = proto.ToByteArray();
         return (bytes, report with { Check = subject.Check(bytes, set, options.CheckSamples, source), RuntimeOps = RuntimeGraph.OpTypes(bytes, source) });
     }
@@ -82,7 +84,8 @@ public static class OnnxQuantizer
         return OnnxExporter.ToBytes(fused, options);
     }
 
-    private static (ModelProto Model, QuantizationReport Report) Quantize(byte[] floatModel, QuantizationSubject subject, CalibrationSet set, QuantizationOptions options, string source)
+    private static (ModelProto Model, QuantizationReport Report) Quantize(byte[] floatModel, QuantizationSubject subject, CalibrationSet set, QuantizationOptions options, string source,
+        Action<int, int>? progress)
     {
         if (set.Channels != subject.Channels) throw new MobileOneException($"{set.Description}: {set.Channels}-channel samples for a model that takes {subject.Channels}");
         var model = Parse(floatModel, source);
@@ -97,9 +100,15 @@ public static class OnnxQuantizer
             var (min, max) = c.Value.Range(c.Key == input ? CalibrationMethod.MinMax : options.Method);
             return QuantMath.Activation(min, max);
         });
-        var int8 = QdqRewriter.Rewrite(model, plan, ranges, options.PerChannel, Metadata(options, set), source);
+        ModelProto Rewrite() => QdqRewriter.Rewrite(model, plan, ranges, options.PerChannel, Metadata(options, set), source);
+        // The activations keep their ranges: only the biases move, and are quantised again.
+        var (shifts, int8) = options.BiasCorrection ? BiasCorrection.Apply(model, plan, Rewrite, set, progress, source) : ([], Rewrite());
         var report = new QuantizationReport("", options.Method, options.PerChannel, set.Description, set.Count, plan.Nodes.Count, plan.Quantized.Count,
-            plan.FoldedRelus.Count, plan.KeptFloat, floatModel.Length, int8.CalculateSize(), QuantizationCheck.None, []);
+            plan.FoldedRelus.Count, plan.KeptFloat, floatModel.Length, int8.CalculateSize(), QuantizationCheck.None, [])
+        {
+            CorrectedBiases = shifts.Count,
+            MaxBiasShift = shifts.Count == 0 ? 0 : shifts.Max(x => x.MaxAbs),
+        };
         return (int8, report);
     }
 
@@ -117,5 +126,6 @@ public static class OnnxQuantizer
         yield return ($"{MetadataPrefix}_samples", set.Count.ToString(CultureInfo.InvariantCulture));
         yield return ($"{MetadataPrefix}_per_channel", o.PerChannel ? "true" : "false");
         yield return ($"{MetadataPrefix}_keep_float", string.Join(",", o.KeepFloat));
+        yield return ($"{MetadataPrefix}_bias_correction", o.BiasCorrection ? "empirical" : "none");
     }
 }

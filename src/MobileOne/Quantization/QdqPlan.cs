@@ -19,13 +19,16 @@ internal sealed class QdqPlan
     private static readonly HashSet<string> Backward = ["GlobalAveragePool", "AveragePool", "MaxPool", "Flatten", "Reshape", "Add"];
     private static readonly HashSet<string> PassThrough = ["Flatten", "Reshape", "MaxPool"];
 
-    private QdqPlan(GraphProto folded, List<NodeProto> nodes, List<string> quantized, Dictionary<string, string> paramsOf, List<string> foldedRelus, List<string> keptFloat)
+    private readonly Dictionary<string, string> preRelu;
+
+    private QdqPlan(GraphProto folded, List<NodeProto> nodes, List<string> quantized, Dictionary<string, string> paramsOf, Folds foldedRelus, List<string> keptFloat)
     {
+        preRelu = foldedRelus.PreRelu;
         Folded = folded;
         Nodes = nodes;
         Quantized = quantized;
         ParamsOf = paramsOf;
-        FoldedRelus = foldedRelus;
+        FoldedRelus = foldedRelus.Names;
         KeptFloat = keptFloat;
         Calibrated = quantized.Select(t => paramsOf[t]).Distinct().ToList();
     }
@@ -51,6 +54,9 @@ internal sealed class QdqPlan
     /// <summary>Names of the nodes kept in float at the caller's request.</summary>
     public IReadOnlyList<string> KeptFloat { get; }
 
+    /// <summary>The name <paramref name="node"/>'s output has in the original graph: before the Relu folded into it, if any.</summary>
+    public string OriginalOutput(NodeProto node) => preRelu.GetValueOrDefault(node.Output[0], node.Output[0]);
+
     /// <summary>Plans the rewrite of <paramref name="graph"/> (left unchanged); <paramref name="keepFloat"/> names layers to leave in float (see <see cref="KeepFloatSet"/>).</summary>
     public static QdqPlan Make(GraphProto graph, IReadOnlyCollection<string> keepFloat, string source)
     {
@@ -73,7 +79,7 @@ internal sealed class QdqPlan
         var paramsOf = new Dictionary<string, string>();
         foreach (var t in order)
             paramsOf[t] = view.Producer(t) is { } p && PassThrough.Contains(p.OpType) && paramsOf.TryGetValue(p.Input[0], out var from) ? from : t;
-        return new QdqPlan(g, nodes, order, paramsOf, folded.Names, [.. keep]);
+        return new QdqPlan(g, nodes, order, paramsOf, folded, [.. keep]);
     }
 
     // Nodes are told apart by name from here on; a graph from elsewhere may leave names empty or repeat them.
@@ -102,12 +108,12 @@ internal sealed class QdqPlan
         };
     }
 
-    private sealed record Folds(List<string> Names, List<string> Outputs);
+    private sealed record Folds(List<string> Names, List<string> Outputs, Dictionary<string, string> PreRelu);
 
     // Removes each Relu whose input only it reads, produced by a quantised node or by an Add of two activations.
     private static Folds FoldRelus(GraphProto g, GraphView view, List<NodeProto> nodes, HashSet<string> keep)
     {
-        var result = new Folds([], []);
+        var result = new Folds([], [], []);
         var quantized = nodes.ToHashSet();
         foreach (var relu in g.Node.Where(n => n.OpType == "Relu" && n.Input.Count == 1 && !keep.Contains(n.Name)).ToList())
         {
@@ -119,6 +125,7 @@ internal sealed class QdqPlan
             g.Node.Remove(relu);
             result.Names.Add(relu.Name);
             result.Outputs.Add(relu.Output[0]);
+            result.PreRelu[relu.Output[0]] = x;
         }
         return result;
     }

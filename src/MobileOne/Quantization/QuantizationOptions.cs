@@ -1,6 +1,6 @@
 namespace MobileOne.Quantization;
 
-/// <summary>How to quantise a float classifier.</summary>
+/// <summary>How to quantise a float model.</summary>
 public sealed record QuantizationOptions
 {
     /// <summary>Samples of the calibration set to run (at most; fewer when the set is smaller).</summary>
@@ -14,6 +14,9 @@ public sealed record QuantizationOptions
 
     /// <summary>Layers left in float: <c>stem</c>, <c>classifier</c>, node names, or prefixes of node names (<c>stage0</c>).</summary>
     public IReadOnlyList<string> KeepFloat { get; init; } = [];
+
+    /// <summary>Shift each quantised node's bias by the mean error quantisation adds to its output (see <see cref="Quantization.BiasCorrection"/>).</summary>
+    public bool BiasCorrection { get; init; }
 
     /// <summary>Samples of the calibration set the finished model is checked on against the float one.</summary>
     public int CheckSamples { get; init; } = 64;

@@ -23,6 +23,12 @@ public sealed record QuantizationReport(string Output, CalibrationMethod Method,
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+    /// <summary>Biases shifted by bias correction (0 without it).</summary>
+    public int CorrectedBiases { get; init; }
+
+    /// <summary>The largest shift bias correction made, in the units of the node's output.</summary>
+    public double MaxBiasShift { get; init; }
+
     /// <summary>The int8 file's size as a fraction of the float file's.</summary>
     public double SizeRatio => (double)Int8Bytes / FloatBytes;
 
@@ -33,6 +39,7 @@ public sealed record QuantizationReport(string Output, CalibrationMethod Method,
         yield return $"calibrated on {Calibration}: {Samples:N0} samples, {Method.Name()}; weights int8 {(PerChannel ? "per channel" : "per tensor")}, activations uint8";
         yield return $"{QuantizedNodes} nodes quantised, {QuantizedActivations} activations, {FoldedRelus} Relus folded" +
                      (KeptFloat.Count > 0 ? $"; kept in float: {string.Join(", ", KeptFloat)}" : "");
+        if (CorrectedBiases > 0) yield return string.Format(Inv, "bias correction: {0} biases shifted by the mean error of their outputs, at most {1:G3}", CorrectedBiases, MaxBiasShift);
         yield return "ONNX Runtime runs: " + string.Join(", ", RuntimeOps.Select(o => $"{o.OpType} x{o.Count}"));
         yield return Check.Summary;
     }
@@ -41,7 +48,7 @@ public sealed record QuantizationReport(string Output, CalibrationMethod Method,
     public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
         ["output"] = Output, ["method"] = Method.Name(), ["per_channel"] = PerChannel, ["calibration"] = Calibration, ["samples"] = Samples,
-        ["quantized_nodes"] = QuantizedNodes, ["quantized_activations"] = QuantizedActivations, ["folded_relus"] = FoldedRelus, ["kept_float"] = KeptFloat,
+        ["bias_corrected"] = CorrectedBiases, ["max_bias_shift"] = MaxBiasShift, ["quantized_nodes"] = QuantizedNodes, ["quantized_activations"] = QuantizedActivations, ["folded_relus"] = FoldedRelus, ["kept_float"] = KeptFloat,
         ["float_bytes"] = FloatBytes, ["int8_bytes"] = Int8Bytes, ["size_ratio"] = SizeRatio,
         ["check_samples"] = Check.Samples, ["check_measure"] = Check.Measure, ["check_compared"] = Check.Compared,
         ["check_agreement"] = double.IsNaN(Check.Agreement) ? null : Check.Agreement, ["check_max_difference"] = Check.MaxDifference,
