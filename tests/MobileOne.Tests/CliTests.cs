@@ -83,6 +83,24 @@ public sealed class CliTests : FileTest
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
+    public async Task TheRootScriptPassesTheOneLineErrorThrough()
+    {
+        // ./mobileone holds a lock over its build check; closing it once redirected stderr for good, and every error went unseen.
+        var start = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(Fixtures.RepoRoot, "mobileone"), "bench", "--onnx", Dir.File("missing.onnx")])
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var err = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var lines = (await err).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(process.ExitCode == 1, output + string.Join('\n', lines));
+        Assert.Equal($"error: ONNX file not found: {Dir.File("missing.onnx")}", lines.LastOrDefault());
+    }
+
+    [Fact]
     public void InfoTableShowsStagesAtTheRequestedSize()
     {
         var r = Run("info", "--variant", "s0", "--input-size", "257x193");

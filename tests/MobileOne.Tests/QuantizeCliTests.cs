@@ -40,6 +40,32 @@ public sealed class QuantizeCliTests : FileTest
         Assert.True(File.Exists(Dir.File("confusion.png")));
     }
 
+    [SkippableFact]
+    public void BenchProfileSaysWhereEachFormSpendsItsTime()
+    {
+        Fixtures.RequireFashionMnist();
+        var fp32 = WriteFashionMnistModel();
+        var int8 = Dir.File("fm_int8.onnx");
+        Assert.Equal(0, Run("quantize", "--onnx", fp32, "--calibration", "fashion-mnist", "--samples", "16", "--output", int8).Code);
+        var r = Run("bench", "--onnx", fp32, "--onnx", int8, "--runs", "3", "--warmup", "1", "--profile");
+        Assert.True(r.Code == 0, r.Err);
+        var profiles = r.Out.Split("profile of ")[1..];
+        Assert.Equal([Path.GetFileName(fp32), Path.GetFileName(int8)], profiles.Select(p => p.Split(':')[0]));
+        foreach (var profile in profiles)
+        {
+            var rows = profile.Split('\n').Where(l => l.Contains(" nodes ", StringComparison.Ordinal)).ToList();
+            // Every convolution is told apart by its shape, in the float graph (fused Conv+Relu) as in the int8 one (QLinearConv).
+            foreach (var kind in new[] { "stem 3x3 convolution ", "depthwise 3x3 convolutions", "pointwise 1x1 convolutions" })
+                Assert.Contains(rows, l => l.TrimStart().StartsWith(kind, StringComparison.Ordinal));
+            Assert.DoesNotContain(rows, l => l.TrimStart().StartsWith("Conv", StringComparison.Ordinal) || l.TrimStart().StartsWith("QLinearConv", StringComparison.Ordinal));
+            double total = rows.Sum(l => double.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^2], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.InRange(total, 99.4, 100.6);
+        }
+        Assert.Contains("QuantizeLinear", profiles[1]);
+        AssertCleanError(Run("bench", "--variant", "s0", "--profile"), 2, "--profile goes with --onnx");
+        AssertCleanError(Run("bench", "--onnx", fp32, "--profile", "--json"), 2, "--profile prints tables; it does not go with --json");
+    }
+
     [Fact]
     public void BadRequestsAreOneLineErrors()
     {

@@ -53,8 +53,12 @@ internal static class BenchCommand
                           "confident boxes would; 'all' keeps the random scores, which pass the threshold nearly everywhere.",
             DefaultValueFactory = _ => "1000",
         };
+        var profile = new Option<bool>("--profile")
+        {
+            Description = "With --onnx: after the timing, run each graph again under ONNX Runtime's profiler and print where its time goes, per kind of node (stem, depthwise, pointwise convolutions, each other operator) and the slowest nodes.",
+        };
         var serve = new ServeLoadOptions();
-        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, segmenters, nmsBoxes }) command.Add(o);
+        foreach (var o in new Option[] { checkpoint, onnx, engine, fused, unfused, threads, batch, size.Option, warmup, runs, compare, peak, json, train, bf16, branches, detectors, segmenters, nmsBoxes, profile }) command.Add(o);
         serve.AddTo(command, onnx);
         CliValidation.AtLeast(batch, 1);
         CliValidation.AtLeast(warmup, 0);
@@ -74,6 +78,8 @@ internal static class BenchCommand
                                                         || r.GetResult(size.Option) is { Implicit: false }))
                 r.AddError("--segmenters measures the two segmenters itself, at 512x512; it takes no --variant, --config, --checkpoint, --onnx, --compare, --train, --detectors or --input-size");
             if (r.GetResult(nmsBoxes) is { Implicit: false } && r.GetResult(detectors) is null) r.AddError("--nms-boxes goes with --detectors");
+            if (r.GetResult(profile) is not null && (r.GetResult(onnx) is null || r.GetResult(serve.Serve) is not null)) r.AddError("--profile goes with --onnx (and not --serve)");
+            if (r.GetResult(profile) is not null && r.GetResult(json) is not null) r.AddError("--profile prints tables; it does not go with --json");
             if (r.GetValue(nmsBoxes) is { } n && n != "all" && !(long.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
                 r.AddError($"--nms-boxes: expected a count (0 or more) or 'all', found '{n}'");
         });
@@ -131,6 +137,9 @@ internal static class BenchCommand
                 model.Resolve(parsed), Fused: !parsed.GetValue(unfused), parsed.GetValue(engine)!);
             var latency = ModelBenchmark.Run(source, settings with { Runs = runsGiven ?? 200 }, console.Error.WriteLine);
             Print(console, parsed.GetValue(json), latency.ToJson, latency.TextLines);
+            if (parsed.GetValue(profile))
+                foreach (var file in source.OnnxFiles)
+                    foreach (var line in OnnxProfile.Measure(file, settings with { Runs = runsGiven ?? 200 }).TextLines()) console.Out.WriteLine(line);
             return 0;
         });
         return command;
