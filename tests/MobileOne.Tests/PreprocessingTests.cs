@@ -43,6 +43,21 @@ public sealed class PreprocessingTests(ITestOutputHelper output) : FileTest
     }
 
     [Fact]
+    public void StretchKeepsTheWholeImage()
+    {
+        // The same image stretched to 32x32: its black quarters survive as the first and last 8 columns (the
+        // antialiasing filter blends the column on each side of the edges).
+        var pixels = new byte[400 * 200 * 3];
+        for (int y = 0; y < 200; y++)
+            for (int x = 100; x < 300; x++)
+                for (int c = 0; c < 3; c++) pixels[(y * 400 + x) * 3 + c] = 255;
+        var p = new ImagePreprocessor { Size = 32, Mean = [0, 0, 0], Std = [1, 1, 1], Stretch = true };
+        var result = p.Process(new RgbImage(400, 200, pixels));
+        foreach (int x in Enumerable.Range(0, 32).Where(x => x is not (7 or 8 or 23 or 24)))
+            Assert.Equal(x is > 8 and < 23 ? 1f : 0f, result[5 * 32 + x], 2);
+    }
+
+    [Fact]
     public void UnreadableImagesGetAClearError()
     {
         var notImage = Dir.File("notes.jpg");

@@ -47,8 +47,12 @@ public sealed class QuantizeCliTests : FileTest
         var fp32 = WriteFashionMnistModel();
         var int8 = Dir.File("fm_int8.onnx");
         Assert.Equal(0, Run("quantize", "--onnx", fp32, "--calibration", "fashion-mnist", "--samples", "16", "--output", int8).Code);
+        int leftBefore = Directory.GetFiles(Environment.CurrentDirectory, "onnxruntime_profile__*.json").Length;
         var r = Run("bench", "--onnx", fp32, "--onnx", int8, "--runs", "3", "--warmup", "1", "--profile");
         Assert.True(r.Code == 0, r.Err);
+        // ONNX Runtime's profile files go to a temporary folder and are deleted, not left where the command ran.
+        Assert.Equal(leftBefore, Directory.GetFiles(Environment.CurrentDirectory, "onnxruntime_profile__*.json").Length);
+        Assert.All(r.Out.Split('\n').Where(l => l.StartsWith("profile of ", StringComparison.Ordinal)), l => Assert.EndsWith(", 3 runs", l));
         var profiles = r.Out.Split("profile of ")[1..];
         Assert.Equal([Path.GetFileName(fp32), Path.GetFileName(int8)], profiles.Select(p => p.Split(':')[0]));
         foreach (var profile in profiles)

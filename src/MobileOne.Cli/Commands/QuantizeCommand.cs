@@ -23,7 +23,7 @@ internal static class QuantizeCommand
         var perChannel = new Option<bool>("--per-channel") { Description = "One weight scale per output channel (the default)." };
         var perTensor = new Option<bool>("--per-tensor") { Description = "One weight scale per tensor." };
         var keepFloat = new Option<string?>("--keep-float") { Description = "Comma-separated layers to leave in float: stem, classifier, node names or name prefixes (stage0)." };
-        var biasCorrection = new Option<bool>("--bias-correction") { Description = "Shift each quantised layer's bias by the mean error quantisation adds to its output, measured on the calibration samples (one more pass of each model)." };
+        var biasCorrection = new Option<bool>("--bias-correction") { Description = "Shift each quantised layer's bias by the mean error quantisation adds to its output, measured on the calibration samples layer after layer (one pass over them per layer with a bias)." };
         var output = SharedOptions.Output("Int8 ONNX file to write (atomically, after the check).");
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         foreach (var o in new Option[] { checkpoint, onnx, calibration, samples, method, perChannel, perTensor, keepFloat, biasCorrection, output, json }) command.Add(o);

@@ -23,9 +23,13 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
     /// <summary>Nodes listed among the slowest.</summary>
     public const int Slowest = 5;
 
+    /// <summary>The largest profile read back: about 20,000 runs of S0.</summary>
+    public const long MaxProfileBytes = 1L << 30;
+
     /// <summary>
-    /// Profiles the model at <paramref name="path"/> on <paramref name="settings"/>' threads over its warm-up and runs, on a
-    /// seeded random input of its own shape: the graph's fixed sizes, else the settings' batch, height and width.
+    /// Profiles the model at <paramref name="path"/> on <paramref name="settings"/>' threads over its timed runs (the
+    /// warm-up runs left out), on a seeded random input of its own shape: the graph's fixed sizes, else the settings'
+    /// batch, height and width.
     /// </summary>
     public static OnnxProfile Measure(string path, BenchSettings settings)
     {
@@ -40,7 +44,9 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
                 RunTimes(session, settings, path);
                 file = session.EndProfiling();
             }
-            return Summarise(Path.GetFileName(path), settings.Runs + settings.Warmup, File.ReadAllText(file), kinds, path);
+            if (new FileInfo(file).Length > MaxProfileBytes)
+                throw new ResourceLimitException($"{path}: ONNX Runtime's profile of {settings.Runs} runs is larger than {MaxProfileBytes >> 20} MiB; profile fewer runs");
+            return Summarise(Path.GetFileName(path), settings.Warmup, File.ReadAllText(file), kinds, path);
         }
         finally
         {
@@ -50,7 +56,9 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
 
     private static void RunTimes(InferenceSession session, BenchSettings settings, string source)
     {
-        var (name, input) = session.InputMetadata.Single();
+        if (session.InputMetadata.Count != 1)
+            throw new MobileOneException($"{source}: profiling feeds one image batch; the graph has {session.InputMetadata.Count} inputs");
+        var (name, input) = session.InputMetadata.First();
         if (input.Dimensions is not { Length: 4 } d || input.ElementType != typeof(float))
             throw new MobileOneException($"{source}: profiling feeds a float image batch [N, C, H, W]; the graph's input is not one");
         long[] shape = [d[0] > 0 ? d[0] : settings.Batch, d[1], d[2] > 0 ? d[2] : settings.Height, d[3] > 0 ? d[3] : settings.Width];
@@ -95,25 +103,33 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
         return kinds;
     }
 
-    private static OnnxProfile Summarise(string model, int runs, string json, IReadOnlyDictionary<string, string> kinds, string source)
+    // Node timings after the warm-up runs: each run is a "model_run" event, and a node's event starts within its run.
+    private static OnnxProfile Summarise(string model, int warmup, string json, IReadOnlyDictionary<string, string> kinds, string source)
     {
-        var nodes = new Dictionary<string, (string Kind, double Microseconds)>();
         using var doc = JsonDocument.Parse(json);
-        foreach (var e in doc.RootElement.EnumerateArray())
+        var events = doc.RootElement.EnumerateArray().ToList();
+        var runs = events.Where(e => Is(e, "Session") && e.GetProperty("name").GetString() == "model_run").Select(e => e.GetProperty("ts").GetDouble()).Order().ToList();
+        if (runs.Count <= warmup) throw new MobileOneException($"{source}: ONNX Runtime's profile holds {runs.Count} runs, not more than the {warmup} of warm-up");
+        double start = runs[warmup];
+        var nodes = new Dictionary<string, (string Kind, double Microseconds)>();
+        foreach (var e in events.Where(e => Is(e, "Node") && e.GetProperty("ts").GetDouble() >= start))
         {
-            if (!e.TryGetProperty("cat", out var cat) || cat.GetString() != "Node" || e.GetProperty("name").GetString() is not { } name || !name.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
+            if (e.GetProperty("name").GetString() is not { } name || !name.EndsWith("_kernel_time", StringComparison.Ordinal)) continue;
             var node = name[..^"_kernel_time".Length];
             var op = e.GetProperty("args").GetProperty("op_name").GetString() ?? "?";
             var kind = op.Contains("Conv", StringComparison.Ordinal) ? KindOf(node, kinds) ?? op : op;
             nodes[node] = (kind, nodes.GetValueOrDefault(node).Microseconds + e.GetProperty("dur").GetDouble());
         }
         if (nodes.Count == 0) throw new MobileOneException($"{source}: ONNX Runtime's profile holds no node timings");
+        int timed = runs.Count - warmup;
         double total = nodes.Values.Sum(v => v.Microseconds);
-        ProfileRow Row(string name, int count, double us) => new(name, count, us / runs / 1000, us / total);
+        ProfileRow Row(string name, int count, double us) => new(name, count, us / timed / 1000, us / total);
         var byKind = nodes.Values.GroupBy(v => v.Kind).Select(g => Row(g.Key, g.Count(), g.Sum(v => v.Microseconds))).OrderByDescending(r => r.Milliseconds).ToList();
         var slowest = nodes.OrderByDescending(p => p.Value.Microseconds).Take(Slowest).Select(p => Row(p.Key, 1, p.Value.Microseconds)).ToList();
-        return new OnnxProfile(model, runs, total / runs / 1000, byKind, slowest);
+        return new OnnxProfile(model, timed, total / timed / 1000, byKind, slowest);
     }
+
+    private static bool Is(JsonElement e, string category) => e.TryGetProperty("cat", out var c) && c.GetString() == category;
 
     // The fused node "stage1.0.reparam_conv_token_4" comes from the Conv "stage1.0.reparam_conv": the longest name it starts with.
     private static string? KindOf(string node, IReadOnlyDictionary<string, string> kinds) =>

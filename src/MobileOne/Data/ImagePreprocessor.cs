@@ -23,6 +23,12 @@ public sealed record ImagePreprocessor
     /// <summary>Channels produced: 3 (RGB) or 1 (luma, for grayscale models; normalised with Mean[0] and Std[0]).</summary>
     public int Channels { get; init; } = 3;
 
+    /// <summary>
+    /// Resize the whole image to Size x Size, its aspect ratio given up, instead of the shorter side then a centre crop:
+    /// a detector's input, whose boxes must cover the whole image (<see cref="CropPct"/> is then unused).
+    /// </summary>
+    public bool Stretch { get; init; }
+
     /// <summary>Length of the shorter side after the resize.</summary>
     public int ResizeSize => (int)Math.Floor(Size / CropPct + 1e-9);
 
@@ -50,6 +56,11 @@ public sealed record ImagePreprocessor
     /// <summary>Writes the network input for one image into <paramref name="destination"/> (Channels x Size x Size floats).</summary>
     public void ProcessInto(RgbImage image, Span<float> destination)
     {
+        if (Stretch)
+        {
+            Normalize(Resample.Bilinear(image, Size, Size), 0, 0, destination);
+            return;
+        }
         int w = image.Width, h = image.Height, target = ResizeSize;
         // The shorter side becomes `target`; the longer keeps the aspect ratio, truncated as torchvision does.
         // In long: a thin image's longer side can pass 2^31 once scaled, and only the crop is computed.

@@ -1,5 +1,6 @@
 using MobileOne.Detection.Coco;
 using MobileOne.Detection.Evaluation;
+using MobileOne.Inference;
 using MobileOne.Models;
 using static TorchSharp.torch;
 
@@ -60,18 +61,35 @@ public static class DetectionEvaluator
     public static DetectionEvaluation EvaluateOnnx(Inference.OnnxDetector detector, CocoDataset set, int batchSize, int workers,
         Action<int, int>? progress = null, CancellationToken cancel = default)
     {
-        if (detector.InputChannels != 3)
-            throw new MobileOneException($"{detector.Source}: the graph takes {detector.InputChannels}-channel input; the data set's images are RGB");
+        detector.RequireRgb(detector.Source);
         if (detector.NumClasses != 0 && detector.NumClasses != set.Labels.Count + 1)
             throw new MobileOneException($"{detector.Source}: the detector has {detector.NumClasses - 1} object classes; the data set {set.Labels.Count}");
         var loader = new DetectionLoader(set, null, detector.Normalization, batchSize, shuffle: false, seed: 0, workers);
+        CheckCategories(detector, set);
         int s = detector.ImageSize, plane = 3 * s * s;
         Forward graph = batch => new Scored(Enumerable.Range(0, batch.Count).Select(i =>
         {
             var (w, h) = batch.OriginalSizes[i];
-            return detector.DetectImage(batch.Images.AsSpan(i * plane, plane).ToArray(), (double)w / s, (double)h / s);
+            var found = detector.DetectImage(batch.Images.AsSpan(i * plane, plane).ToArray(), (double)w / s, (double)h / s);
+            // A graph that recorded no class count has its labels checked here, against the data set's.
+            if (found.FirstOrDefault(b => b.Label > set.Labels.Count) is { } stray)
+                throw new MobileOneException($"{detector.Source}: a detection has label {stray.Label}; the data set has {set.Labels.Count} categories");
+            return found;
         }).ToArray(), double.NaN);
         return Evaluate([graph], loader, s, progress, cancel)[0];
+    }
+
+    // Labels are indices into the category ids the exporter records: those must be the data set's, in its order.
+    private static void CheckCategories(Inference.OnnxDetector detector, CocoDataset set)
+    {
+        if (!detector.Metadata.TryGetValue("category_ids", out var text)) return;
+        long[]? ids = null;
+        try { ids = System.Text.Json.JsonSerializer.Deserialize<long[]>(text); }
+        catch (System.Text.Json.JsonException) { }
+        if (ids is null) throw new MobileOneException($"{detector.Source}: metadata 'category_ids' = '{IO.MessageText.Shorten(text, 40)}' is not a JSON array of ids");
+        if (!ids.SequenceEqual(set.Labels.CategoryIds))
+            throw new MobileOneException($"{detector.Source}: the detector was trained on categories [{IO.MessageText.Shorten(string.Join(", ", ids), 60)}]; " +
+                                        $"the data set has [{IO.MessageText.Shorten(string.Join(", ", set.Labels.CategoryIds), 60)}]");
     }
 
     // One batch's detections per image, in the images' own pixels, and the summed loss (NaN when unknown).

@@ -21,3 +21,14 @@ public interface IInferenceEngine : IDisposable
     /// <summary>Runs once: logits [n * classes], row-major.</summary>
     float[] Run(float[] input, int n, int h, int w);
 }
+
+/// <summary>Checks an engine makes of what it is given.</summary>
+public static class InferenceEngineChecks
+{
+    /// <summary>Refuses, naming <paramref name="source"/>, a graph that does not take the RGB images a data set's loader gives.</summary>
+    public static void RequireRgb(this IInferenceEngine engine, string source)
+    {
+        if (engine.InputChannels != 3)
+            throw new MobileOneException($"{source}: the graph takes {engine.InputChannels}-channel input; the data set's images are RGB");
+    }
+}

@@ -50,7 +50,7 @@ public sealed class OnnxDetector : IInferenceEngine
         ImageSize = d[2];
         Metadata = OnnxEngine.ReadMetadata(session, Invalid);
         (Anchors, NumClasses) = HasNms ? (0, ClassesFromMetadata()) : DenseShape();
-        Normalization = OnnxMetadata.Normalization(Metadata, SsdLite.Normalization, source) with { Size = ImageSize, CropPct = 1 };
+        Normalization = OnnxMetadata.Normalization(Metadata, SsdLite.Normalization, source) with { Size = ImageSize, Stretch = true };
         Postprocessor = HasNms ? new SsdPostprocessor() : RecordedPostprocessor();
     }
 
@@ -58,10 +58,7 @@ public sealed class OnnxDetector : IInferenceEngine
     private SsdPostprocessor RecordedPostprocessor()
     {
         var d = new SsdPostprocessor();
-        double Number(string key, double fallback, double min, double max) =>
-            !Metadata.TryGetValue(key, out var text) ? fallback
-            : double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max ? v
-            : throw Invalid($"metadata '{key}' = '{IO.MessageText.Shorten(text, 40)}' is not a number in [{min}, {max}]");
+        double Number(string key, double fallback, double min, double max) => OnnxMetadata.Number(Metadata, key, fallback, min, max, Source);
         return new SsdPostprocessor(Number("score_threshold", d.ScoreThreshold, 0, 1), (int)Number("top_k_per_class", d.TopKPerClass, 1, 100_000),
             Number("nms_threshold", d.NmsThreshold, 0, 1), (int)Number("max_detections", d.MaxDetections, 1, 100_000));
     }
@@ -75,9 +72,12 @@ public sealed class OnnxDetector : IInferenceEngine
         return (boxes[1], scores[2]);
     }
 
-    // The NMS graph's outputs do not show the classes: the exporter records them.
-    private int ClassesFromMetadata() =>
-        Metadata.TryGetValue("num_classes", out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k is >= 2 and <= 10_000 ? k : 0;
+    // The NMS graph's outputs do not show the classes: the exporter records them (0: not recorded, labels unchecked).
+    private int ClassesFromMetadata()
+    {
+        double k = OnnxMetadata.Number(Metadata, "num_classes", 0, 2, 10_000, Source);
+        return k == Math.Floor(k) ? (int)k : throw Invalid($"metadata 'num_classes' = '{Metadata["num_classes"]}' is not a whole number");
+    }
 
     private MobileOneException Invalid(string what)
     {

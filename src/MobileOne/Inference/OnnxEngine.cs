@@ -82,8 +82,9 @@ public sealed class OnnxEngine : IInferenceEngine
             if (BoundedArena.Value) options.AddSessionConfigEntry("session.use_env_allocators", "1");
             if (profilePrefix is not null)
             {
-                options.EnableProfiling = true;
+                // The prefix first: turning profiling on hands ONNX Runtime the prefix set at that moment.
                 options.ProfileOutputPathPrefix = profilePrefix;
+                options.EnableProfiling = true;
             }
             return new InferenceSession(load(), options);
         }
@@ -166,8 +167,7 @@ public sealed class OnnxEngine : IInferenceEngine
     public Data.ImagePreprocessor Preprocessing()
     {
         var p = OnnxMetadata.Normalization(Metadata, new Data.ImagePreprocessor(), Source);
-        if (Metadata.TryGetValue("crop_pct", out var crop))
-            p = p with { CropPct = double.TryParse(crop, NumberStyles.Float, CultureInfo.InvariantCulture, out var c) ? c : throw OnnxMetadata.Bad("crop_pct", crop, Source) };
+        p = p with { CropPct = OnnxMetadata.Number(Metadata, "crop_pct", p.CropPct, double.Epsilon, 1, Source) };
         if (FixedHeight is int h) p = p with { Size = h };
         // A grey model takes luma (other counts are refused by the classifier, naming them).
         if (InputChannels == 1) p = p with { Channels = 1 };

@@ -30,6 +30,17 @@ internal static class OnnxMetadata
         return values.Length == 3 ? values : throw Bad(key, text, source);
     }
 
+    /// <summary>
+    /// The number the metadata records under <paramref name="key"/>, or <paramref name="fallback"/> when it records none;
+    /// an error naming <paramref name="source"/> for a value that is not a number in [<paramref name="min"/>, <paramref name="max"/>].
+    /// </summary>
+    public static double Number(IReadOnlyDictionary<string, string> metadata, string key, double fallback, double min, double max, string source)
+    {
+        if (!metadata.TryGetValue(key, out var text)) return fallback;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max ? v
+            : throw new MobileOneException($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(text, 40)}' is not a number in [{min}, {max}]");
+    }
+
     /// <summary>A metadata value the exporter would not have written.</summary>
     public static MobileOneException Bad(string key, string value, string source) =>
         new($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");

@@ -69,32 +69,42 @@ public sealed class OnnxSegmenter : IInferenceEngine
     /// <inheritdoc/>
     public Func<float[]> Prepare(float[] input, int n, int h, int w)
     {
+        var value = InputValue(input, n, h, w);
+        return () => Execute(value, n, h, w);
+    }
+
+    /// <summary>Runs once, releasing the input's pinned view at once (an evaluation runs this per batch).</summary>
+    public float[] Run(float[] input, int n, int h, int w)
+    {
+        using var value = InputValue(input, n, h, w);
+        return Execute(value, n, h, w);
+    }
+
+    // A tensor view of the input (pinned, not copied), after checking its size.
+    private OrtValue InputValue(float[] input, int n, int h, int w)
+    {
         ResourceLimits.Current.CheckInput(w, h, Source);
         if (input.Length != (long)n * InputChannels * h * w)
             throw new ArgumentException($"input holds {input.Length} floats, not {n}x{InputChannels}x{h}x{w}");
-        var value = OrtValue.CreateTensorValueFromMemory(input, [n, InputChannels, h, w]);
-        string[] inputs = [inputName], outputs = [SegmenterExporter.OutputName];
-        OrtValue[] values = [value];
-        return () =>
-        {
-            try
-            {
-                using var results = session.Run(runOptions, inputs, values, outputs);
-                var logits = results[0].GetTensorDataAsSpan<float>();
-                if (logits.Length != (long)n * NumClasses * h * w)
-                    throw new MobileOneException($"{Source}: the model produced {logits.Length} logits for {n} images of {h}x{w} and {NumClasses} classes");
-                return logits.ToArray();
-            }
-            catch (OnnxRuntimeException e)
-            {
-                var what = $"running the model on a {n}x{InputChannels}x{h}x{w} input";
-                throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
-            }
-        };
+        return OrtValue.CreateTensorValueFromMemory(input, [n, InputChannels, h, w]);
     }
 
-    /// <inheritdoc/>
-    public float[] Run(float[] input, int n, int h, int w) => Prepare(input, n, h, w)();
+    private float[] Execute(OrtValue value, int n, int h, int w)
+    {
+        try
+        {
+            using var results = session.Run(runOptions, [inputName], [value], [SegmenterExporter.OutputName]);
+            var logits = results[0].GetTensorDataAsSpan<float>();
+            if (logits.Length != (long)n * NumClasses * h * w)
+                throw new MobileOneException($"{Source}: the model produced {logits.Length} logits for {n} images of {h}x{w} and {NumClasses} classes");
+            return logits.ToArray();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            var what = $"running the model on a {n}x{InputChannels}x{h}x{w} input";
+            throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
+        }
+    }
 
     /// <inheritdoc/>
     public void Dispose()

@@ -73,13 +73,21 @@ public sealed class CalibrationSet
     private static CalibrationSet FromImages(IImageDataset set, ImagePreprocessor pre, bool free)
     {
         if (set.Count == 0) throw new MobileOneException($"{set.Description}: no samples to calibrate on");
-        if (free) pre = SizedBy(pre, set.Image(0));
+        if (free) pre = SizedBy(pre, set.Image(0), set.Description);
         return new CalibrationSet(set.Description, set.Count, pre.Channels, pre.Size, pre.Size, i => pre.Process(set.Image(i)));
     }
 
+    /// <summary>The smallest side calibration images are cropped to for a graph that takes any size (a segmenter's output stride is 8 or 16).</summary>
+    public const int MinFreeSize = 32;
+
     // A graph that takes any size is calibrated at the first image's shorter side: square crops, so that samples batch.
-    private static ImagePreprocessor SizedBy(ImagePreprocessor pre, RgbImage first) =>
-        pre with { Size = Math.Min(MaxFreeSize, Math.Min(first.Width, first.Height)), CropPct = 1 };
+    private static ImagePreprocessor SizedBy(ImagePreprocessor pre, RgbImage first, string description)
+    {
+        int side = Math.Min(MaxFreeSize, Math.Min(first.Width, first.Height));
+        if (side < MinFreeSize)
+            throw new MobileOneException($"{description}: the first image is {first.Width}x{first.Height}; calibrating a graph that takes any size needs images of at least {MinFreeSize} pixels a side");
+        return pre with { Size = side, CropPct = 1 };
+    }
 
     private static CalibrationSet FromFolder(string folder, ImagePreprocessor pre, int samples, bool free)
     {
@@ -91,7 +99,7 @@ public sealed class CalibrationSet
         // Evenly spaced over the sorted list, so that a folder of class folders gives every class its share.
         int n = Math.Min(samples, files.Count);
         var chosen = Enumerable.Range(0, n).Select(i => files[(int)((long)i * files.Count / n)]).ToList();
-        if (free) pre = SizedBy(pre, ImageDecoder.Decode(chosen[0]));
+        if (free) pre = SizedBy(pre, ImageDecoder.Decode(chosen[0]), chosen[0]);
         return new CalibrationSet($"{folder} ({n:N0} of {files.Count:N0} images)", n, pre.Channels, pre.Size, pre.Size, i => pre.Process(ImageDecoder.Decode(chosen[i])));
     }
 

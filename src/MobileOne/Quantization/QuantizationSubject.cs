@@ -47,9 +47,18 @@ internal abstract class QuantizationSubject : IDisposable
     public QuantizationCheck Check(byte[] int8, CalibrationSet set, int samples, string source)
     {
         using var quantized = Open(int8, source);
-        var (data, n) = set.Batches(Math.Min(samples, set.Count)).First();
-        var c = Compare(quantized, data, n, set.Height, set.Width, source);
-        return new QuantizationCheck(n, Measure, c.Compared, c.Compared == 0 ? double.NaN : (double)c.Agreeing / c.Compared, c.MaxDifference, c.MaxValue);
+        if (quantized.GetType() != GetType()) throw new MobileOneException($"{source}: the int8 graph is not the same kind of model as the float one");
+        // Calibration's batches, so that a segmenter's full-size logits are held a few images at a time.
+        int n = Math.Min(samples, set.Count), seen = 0;
+        var total = new Comparison(0, 0, 0, 0);
+        foreach (var (data, count) in set.Batches(Calibrator.BatchSize))
+        {
+            int take = Math.Min(count, n - seen);
+            var c = Compare(quantized, data.AsSpan(0, take * set.SampleLength).ToArray(), take, set.Height, set.Width, source);
+            total = new Comparison(total.Agreeing + c.Agreeing, total.Compared + c.Compared, Math.Max(total.MaxDifference, c.MaxDifference), Math.Max(total.MaxValue, c.MaxValue));
+            if ((seen += take) == n) break;
+        }
+        return new QuantizationCheck(n, Measure, total.Compared, total.Compared == 0 ? double.NaN : (double)total.Agreeing / total.Compared, total.MaxDifference, total.MaxValue);
     }
 
     /// <summary>What the check counts, as a plural noun, e.g. "images (top-1 class)".</summary>
@@ -121,7 +130,7 @@ internal abstract class QuantizationSubject : IDisposable
         public override void Dispose() => engine.Dispose();
     }
 
-    // A float detection scoring at least ConfidentScore is found when an int8 detection of its label overlaps it by MatchIoU, each used once.
+    // A float detection scoring at least ConfidentScore is found when an int8 detection of its label scoring at least half that overlaps it by MatchIoU, each used once.
     private sealed class Detector(OnnxDetector model) : QuantizationSubject
     {
         private readonly OnnxDetector engine = model;
@@ -129,7 +138,7 @@ internal abstract class QuantizationSubject : IDisposable
         public override int Channels => engine.InputChannels;
         public override (int Height, int Width) InputSize => (engine.ImageSize, engine.ImageSize);
         public override ImagePreprocessor Preprocessing => engine.Normalization;
-        protected override string Measure => $"detections scoring {ConfidentScore} or more (found: same label, IoU {MatchIoU} or more)";
+        protected override string Measure => $"detections scoring {ConfidentScore} or more (found: same label, score {ConfidentScore / 2} or more, IoU {MatchIoU} or more)";
 
         protected override Comparison Compare(QuantizationSubject int8, float[] data, int n, int h, int w, string source)
         {
@@ -147,7 +156,8 @@ internal abstract class QuantizationSubject : IDisposable
                 confident += reference.Count;
                 foreach (var d in reference)
                 {
-                    var match = quantized.Where(q => q.Label == d.Label).MaxBy(d.IoU);
+                    // A match must be a detection in its own right, not a near-zero score that NMS happened to keep.
+                    var match = quantized.Where(q => q.Label == d.Label && q.Score >= ConfidentScore / 2).MaxBy(d.IoU);
                     if (match is null || d.IoU(match) < MatchIoU) continue;
                     found++;
                     maxDiff = Math.Max(maxDiff, Math.Abs(d.Score - match.Score));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MobileOne.Inference;
 using MobileOne.Models;
 using static TorchSharp.torch;
 
@@ -67,8 +68,7 @@ public static class SegmentationEvaluator
     {
         if (set.NumClasses != segmenter.NumClasses)
             throw new MobileOneException($"{set.Root}: opened with {set.NumClasses} classes; the segmenter {segmenter.Source} has {segmenter.NumClasses}");
-        if (segmenter.InputChannels != 3)
-            throw new MobileOneException($"{segmenter.Source}: the graph takes {segmenter.InputChannels}-channel input; the data set's images are RGB");
+        segmenter.RequireRgb(segmenter.Source);
         var loader = new SegmentationLoader(set, null, segmenter.Normalization, batchSize, shuffle: false, seed: 0, workers);
         Forward graph = (batch, _) => tensor(segmenter.Run(batch.Images, batch.Count, batch.Height, batch.Width), [batch.Count, segmenter.NumClasses, batch.Height, batch.Width]);
         return Evaluate([graph], loader, progress, cancel)[0];
