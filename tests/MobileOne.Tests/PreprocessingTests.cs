@@ -30,14 +30,9 @@ public sealed class PreprocessingTests(ITestOutputHelper output) : FileTest
     [Fact]
     public void ResizeKeepsAspectAndCropsTheCenter()
     {
-        // A 400x200 image whose left and right quarters are black and middle half white:
-        // resized to 512x256, the centre 224x224 crop is all white.
-        var pixels = new byte[400 * 200 * 3];
-        for (int y = 0; y < 200; y++)
-            for (int x = 100; x < 300; x++)
-                for (int c = 0; c < 3; c++) pixels[(y * 400 + x) * 3 + c] = 255;
+        // Resized to 512x256, the centre 224x224 crop of the image is all white.
         var p = new ImagePreprocessor { Mean = [0, 0, 0], Std = [1, 1, 1] };
-        var result = p.Process(new RgbImage(400, 200, pixels));
+        var result = p.Process(WhiteMiddleHalf());
         Assert.All(result, v => Assert.Equal(1f, v, 3));
         Assert.Equal(256, p.ResizeSize);
     }
@@ -45,16 +40,22 @@ public sealed class PreprocessingTests(ITestOutputHelper output) : FileTest
     [Fact]
     public void StretchKeepsTheWholeImage()
     {
-        // The same image stretched to 32x32: its black quarters survive as the first and last 8 columns (the
+        // The image stretched to 32x32: its black quarters survive as the first and last 8 columns (the
         // antialiasing filter blends the column on each side of the edges).
+        var p = new ImagePreprocessor { Size = 32, Mean = [0, 0, 0], Std = [1, 1, 1], Stretch = true };
+        var result = p.Process(WhiteMiddleHalf());
+        foreach (int x in Enumerable.Range(0, 32).Where(x => x is not (7 or 8 or 23 or 24)))
+            Assert.Equal(x is > 8 and < 23 ? 1f : 0f, result[5 * 32 + x], 2);
+    }
+
+    // A 400x200 image whose left and right quarters are black and middle half white.
+    private static RgbImage WhiteMiddleHalf()
+    {
         var pixels = new byte[400 * 200 * 3];
         for (int y = 0; y < 200; y++)
             for (int x = 100; x < 300; x++)
                 for (int c = 0; c < 3; c++) pixels[(y * 400 + x) * 3 + c] = 255;
-        var p = new ImagePreprocessor { Size = 32, Mean = [0, 0, 0], Std = [1, 1, 1], Stretch = true };
-        var result = p.Process(new RgbImage(400, 200, pixels));
-        foreach (int x in Enumerable.Range(0, 32).Where(x => x is not (7 or 8 or 23 or 24)))
-            Assert.Equal(x is > 8 and < 23 ? 1f : 0f, result[5 * 32 + x], 2);
+        return new RgbImage(400, 200, pixels);
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public sealed class OnnxDetector : IInferenceEngine
         catch (OnnxRuntimeException e)
         {
             var what = $"running the model on a {n}x{c}x{s}x{s} input";
-            throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
+            throw OnnxEngine.RunFailure(e, Source, what);
         }
     }
 

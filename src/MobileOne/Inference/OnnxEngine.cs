@@ -126,6 +126,10 @@ public sealed class OnnxEngine : IInferenceEngine
         return true;
     });
 
+    /// <summary>ONNX Runtime failing while <paramref name="what"/> as the project's error: a refusal naming the memory cap, or the runtime's first line.</summary>
+    internal static MobileOneException RunFailure(OnnxRuntimeException e, string source, string what) =>
+        IsOutOfArena(e) ? OutOfArena(source, what) : new MobileOneException($"{source}: ONNX Runtime failed {what} ({FirstLine(e.Message)})");
+
     internal static bool IsOutOfArena(OnnxRuntimeException e) =>
         e.Message.Contains("BFCArena", StringComparison.Ordinal) || e.Message.Contains("Failed to allocate memory", StringComparison.Ordinal);
 
@@ -227,7 +231,7 @@ public sealed class OnnxEngine : IInferenceEngine
         {
             // The graph is only partly checked at load: shape or kernel errors surface on the first run.
             var what = $"running the model on a {n}x{InputChannels}x{h}x{w} input";
-            throw IsOutOfArena(e) ? OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({FirstLine(e.Message)})");
+            throw RunFailure(e, Source, what);
         }
     }
 

@@ -102,7 +102,7 @@ public sealed class OnnxSegmenter : IInferenceEngine
         catch (OnnxRuntimeException e)
         {
             var what = $"running the model on a {n}x{InputChannels}x{h}x{w} input";
-            throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(Source, what) : new MobileOneException($"{Source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
+            throw OnnxEngine.RunFailure(e, Source, what);
         }
     }
 

@@ -73,7 +73,7 @@ internal static class Calibrator
             catch (OnnxRuntimeException e)
             {
                 var what = $"calibrating on a {n}x{set.Channels}x{set.Height}x{set.Width} batch";
-                throw OnnxEngine.IsOutOfArena(e) ? OnnxEngine.OutOfArena(source, what) : new MobileOneException($"{source}: ONNX Runtime failed {what} ({OnnxEngine.FirstLine(e.Message)})");
+                throw OnnxEngine.RunFailure(e, source, what);
             }
         }
     }
