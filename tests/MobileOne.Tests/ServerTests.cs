@@ -248,8 +248,9 @@ public sealed class ServerTests(ServedModel model)
         // The server counted them all, and the warm-up's and the lone client's besides.
         Assert.True(server.Metrics.Count(200) - before > report.Requests);
         Assert.True(report.StartResidentMiB > 10 && report.EndResidentMiB > 10);
-        // Memory is sampled during the load too, about every tenth of it, in time order.
-        Assert.InRange(report.ResidentSamples.Count, 5, 10);
+        // Memory is sampled during the load too, at most every tenth of it, in time order (on a loaded machine each
+        // sample's request waits behind the load's, so there may be fewer).
+        Assert.InRange(report.ResidentSamples.Count, 1, 10);
         Assert.True(report.ResidentSamples.All(p => p.MiB > 10 && p.Seconds < report.Seconds + 0.5));
         Assert.Equal(report.ResidentSamples.OrderBy(p => p.Seconds), report.ResidentSamples);
         Assert.Contains("errors 0", string.Join('\n', report.TextLines()));
