@@ -110,6 +110,11 @@ public sealed class SegmentVerbsCliTests : FileTest
         Assert.Equal(11, int8.GetProperty("per_class_iou").GetArrayLength());
         Assert.InRange(int8.GetProperty("pixel_accuracy").GetDouble(), 0.5, 1);
 
+        // Both graphs measured by bench like any ONNX model, at the size asked for (the graph takes any).
+        var b = CliTests.Run("bench", "--onnx", Dir.File("seg.onnx"), "--onnx", Dir.File("seg_int8.onnx"), "--input-size", "64", "--runs", "2", "--warmup", "1");
+        Assert.True(b.Code == 0, b.Err);
+        Assert.Contains("ratio of medians seg_int8.onnx / seg.onnx", b.Out);
+
         CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--data", data), 2, "give exactly one of --checkpoint or --onnx");
         CliTests.AssertCleanError(CliTests.Run("segment", "eval", "--onnx", Dir.File("seg.onnx"), "--config", Path.Combine(run, "model_config.json"), "--data", data), 2,
             "--config goes with --checkpoint");

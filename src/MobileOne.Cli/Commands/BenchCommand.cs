@@ -17,7 +17,7 @@ internal static class BenchCommand
         var checkpoint = SharedOptions.OptionalCheckpoint("Benchmark this checkpoint's model (default: random weights of --variant, s0 if none).");
         var onnx = new Option<FileInfo[]>("--onnx")
         {
-            Description = "Benchmark ONNX image classifiers or detectors (a detector at its own input size); repeat to measure several alternately in one run.", AllowMultipleArgumentsPerToken = false,
+            Description = "Benchmark ONNX image classifiers, segmenters or detectors (a detector at its own input size); repeat to measure several alternately in one run.", AllowMultipleArgumentsPerToken = false,
         };
         var engine = new Option<string>("--engine") { Description = "onnx (ONNX Runtime; a model is exported in memory) or torch (TorchSharp eager).", DefaultValueFactory = _ => "onnx" };
         engine.AcceptOnlyFromAmong("onnx", "torch");

@@ -6,7 +6,7 @@ using MobileOne.Reparameterization;
 namespace MobileOne.Benchmarks;
 
 /// <summary>What to measure: ONNX files, or one MobileOne (a checkpoint's, else random weights of an architecture).</summary>
-/// <param name="OnnxFiles">ONNX image classifiers or detectors, measured alternately (a detector at its own input size); when any, the rest is ignored.</param>
+/// <param name="OnnxFiles">ONNX image classifiers, segmenters or detectors, measured alternately (a detector at its own input size); when any, the rest is ignored.</param>
 /// <param name="Checkpoint">A checkpoint whose model to measure.</param>
 /// <param name="Config">The architecture (of the checkpoint, or for random weights); S0 when null and there is no checkpoint.</param>
 /// <param name="Fused">Measure the reparameterised model (else the train-time one).</param>

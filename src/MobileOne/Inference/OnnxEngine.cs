@@ -101,11 +101,15 @@ public sealed class OnnxEngine : IInferenceEngine
     /// <summary>The bytes of the ONNX file at <paramref name="path"/>; a clear error when there is none.</summary>
     internal static byte[] ReadFile(string path) => File.Exists(path) ? File.ReadAllBytes(path) : throw new MobileOneException($"ONNX file not found: {path}");
 
-    /// <summary>Loads an ONNX file as what it is: a detector (<see cref="OnnxDetector"/>) or an image classifier (<see cref="OnnxEngine"/>).</summary>
+    /// <summary>
+    /// Loads an ONNX file as what it is: a detector (<see cref="OnnxDetector"/>), a segmenter (<see cref="OnnxSegmenter"/>)
+    /// or an image classifier (<see cref="OnnxEngine"/>).
+    /// </summary>
     public static IInferenceEngine LoadAny(string path, int threads = 1)
     {
         var session = OpenSession(() => ReadFile(path), path, threads);
-        return OnnxDetector.IsDetector(session) ? new OnnxDetector(session, path) : new OnnxEngine(session, path);
+        if (OnnxDetector.IsDetector(session)) return new OnnxDetector(session, path);
+        return OnnxSegmenter.IsSegmenter(session) ? new OnnxSegmenter(session, path) : new OnnxEngine(session, path);
     }
 
     private static string Describe(NodeMetadata m) =>
