@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using MobileOne.Export.Onnx;
 using MobileOne.Inference;
+using MobileOne.Quantization;
 
 namespace MobileOne.Benchmarks;
 
@@ -61,18 +62,16 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
         var (name, input) = session.InputMetadata.First();
         if (input.Dimensions is not { Length: 4 } d || input.ElementType != typeof(float))
             throw new MobileOneException($"{source}: profiling feeds a float image batch [N, C, H, W]; the graph's input is not one");
-        long[] shape = [d[0] > 0 ? d[0] : settings.Batch, d[1], d[2] > 0 ? d[2] : settings.Height, d[3] > 0 ? d[3] : settings.Width];
-        ResourceLimits.Current.CheckInput(shape[3], shape[2], source);
-        var data = new float[shape[0] * shape[1] * shape[2] * shape[3]];
-        var random = new Random(0);
-        for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
-        using var value = OrtValue.CreateTensorValueFromMemory(data, shape);
+        var sized = settings with { Batch = d[0] > 0 ? d[0] : settings.Batch, Height = d[2] > 0 ? d[2] : settings.Height, Width = d[3] > 0 ? d[3] : settings.Width };
+        ResourceLimits.Current.CheckInput(sized.Width, sized.Height, source);
+        var data = sized.RandomInput(d[1]);
+        using var value = OrtValue.CreateTensorValueFromMemory(data, [sized.Batch, d[1], sized.Height, sized.Width]);
         using var options = new RunOptions();
         var outputs = session.OutputMetadata.Keys.ToArray();
         for (int i = 0; i < settings.Warmup + settings.Runs; i++)
         {
             try { session.Run(options, [name], [value], outputs).Dispose(); }
-            catch (OnnxRuntimeException e) { throw new MobileOneException($"{source}: ONNX Runtime failed on a {string.Join("x", shape)} input ({OnnxEngine.FirstLine(e.Message)})"); }
+            catch (OnnxRuntimeException e) { throw OnnxEngine.RunFailure(e, source, $"running the model on a {sized.Batch}x{d[1]}x{sized.Height}x{sized.Width} input"); }
         }
     }
 
@@ -80,24 +79,23 @@ public sealed record OnnxProfile(string Model, int Runs, double KernelMillisecon
     private static Dictionary<string, string> ConvolutionKinds(byte[] bytes, string source)
     {
         var graph = Quantization.OnnxQuantizer.Parse(bytes, source).Graph;
-        var shapes = graph.Initializer.ToDictionary(t => t.Name, t => t.Dims.ToArray());
-        // A QDQ graph's weight reaches the Conv through DequantizeLinear: follow it to the initializer.
-        var dequantized = graph.Node.Where(n => n.OpType == "DequantizeLinear" && n.Input.Count > 0).ToDictionary(n => n.Output[0], n => n.Input[0]);
-        var inputs = graph.Input.Select(i => i.Name).Where(n => !shapes.ContainsKey(n)).ToHashSet();
+        var view = new GraphView(graph);
+        var inputs = new HashSet<string>(view.Inputs);
         // The input as a QDQ graph quantises it: nodes come in topological order, so one pass follows Q then DQ.
         foreach (var n in graph.Node.Where(n => n.OpType is "QuantizeLinear" or "DequantizeLinear" && n.Input.Count > 0))
             if (inputs.Contains(n.Input[0])) inputs.Add(n.Output[0]);
-        var readers = graph.Node.SelectMany(n => n.Input.Select(i => (i, n))).GroupBy(p => p.i).ToDictionary(g => g.Key, g => g.Select(p => p.n).ToList());
         var kinds = new Dictionary<string, string>();
         foreach (var n in graph.Node.Where(n => n.OpType == "Conv" && n.Input.Count > 1 && n.Name.Length > 0))
         {
-            var weight = dequantized.GetValueOrDefault(n.Input[1], n.Input[1]);
-            if (!shapes.TryGetValue(weight, out var w) || w.Length != 4) continue;
-            long group = n.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1;
+            // A QDQ graph's weight reaches the Conv through DequantizeLinear: follow it to the initializer.
+            var weight = view.Producer(n.Input[1]) is { OpType: "DequantizeLinear" } dq ? dq.Input[0] : n.Input[1];
+            if (view.Initializer(weight)?.Dims is not { Count: 4 } w) continue;
             string k = $"{w[2]}x{w[3]}";
-            var kind = inputs.Contains(n.Input[0]) ? $"stem {k} convolution" : group > 1 && w[1] == 1 ? $"depthwise {k} convolutions" : k == "1x1" ? "pointwise 1x1 convolutions" : $"dense {k} convolutions";
+            var kind = inputs.Contains(n.Input[0]) ? $"stem {k} convolution"
+                : GraphView.IntAttribute(n, "group", 1) > 1 && w[1] == 1 ? $"depthwise {k} convolutions"
+                : k == "1x1" ? "pointwise 1x1 convolutions" : $"dense {k} convolutions";
             // A float graph's fused Conv+Relu is named after the value it writes (stage0.relu_out_nchwc).
-            foreach (var name in readers.GetValueOrDefault(n.Output[0], []).Where(r => r.OpType == "Relu").Select(r => r.Output[0]).Prepend(n.Output[0]).Prepend(n.Name))
+            foreach (var name in view.Consumers(n.Output[0]).Where(r => r.OpType == "Relu").Select(r => r.Output[0]).Prepend(n.Output[0]).Prepend(n.Name))
                 kinds[name] = kind;
         }
         return kinds;

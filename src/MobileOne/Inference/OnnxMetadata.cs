@@ -41,7 +41,7 @@ internal static class OnnxMetadata
             : throw new MobileOneException($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(text, 40)}' is not a number in [{min}, {max}]");
     }
 
-    /// <summary>A metadata value the exporter would not have written.</summary>
-    public static MobileOneException Bad(string key, string value, string source) =>
-        new($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std, one for crop_pct)");
+    // A mean or std the exporter would not have written.
+    private static MobileOneException Bad(string key, string value, string source) =>
+        new($"{source}: metadata '{key}' = '{IO.MessageText.Shorten(value, 60)}' is not what the exporter writes (three numbers for mean and std)");
 }
